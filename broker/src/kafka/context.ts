@@ -1,0 +1,38 @@
+/**
+ * What handlers may use of the broker. Each service is its own module; handlers never reach
+ * into storage directly.
+ */
+import type { Logger } from 'winston';
+import type { GroupCoordinator } from '../group/coordinator.js';
+
+export interface NodeInfo {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+/** Read-only view of topics, enough for other services (e.g. offset commit validation). */
+export interface TopicView {
+  /** Number of partitions of a topic, or undefined when it does not exist. */
+  partitionCount(topic: string): number | undefined;
+  /** Topic id (32 hex digits) of a topic, or undefined. */
+  topicId(topic: string): string | undefined;
+  /** Topic name of a topic id, or undefined. */
+  topicName(topicId: string): string | undefined;
+}
+
+export interface BrokerContext {
+  readonly clusterId: string;
+  /** This broker. */
+  readonly node: NodeInfo;
+  /** All live brokers (standalone: just this one). */
+  brokers(): readonly NodeInfo[];
+  /** The active controller's node id. */
+  controllerId(): number;
+  readonly groups: GroupCoordinator;
+  readonly topics: TopicView;
+  readonly log: Logger;
+  /** Current time in ms (injected for tests). */
+  now(): number;
+}
