@@ -211,12 +211,30 @@ function writeStruct(
   }
 }
 
+/**
+ * Kafka omits a tagged field whose value equals its default, including structs equal to a
+ * default-constructed struct; comparing deeply keeps our bytes identical to Kafka's.
+ */
 function isDefault(field: Field<unknown>, v: unknown): boolean {
-  const d = field.defaultValue();
-  if (v === d) return true;
-  if (Array.isArray(v) && Array.isArray(d)) return v.length === 0 && d.length === 0;
-  if (Buffer.isBuffer(v) && Buffer.isBuffer(d)) return v.equals(d);
-  return false;
+  return sameValue(v, field.defaultValue());
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
+  for (const k of keys) {
+    // an omitted member means "default", which bo (a default-constructed struct) already holds
+    if (ao[k] === undefined) continue;
+    if (!sameValue(ao[k], bo[k])) return false;
+  }
+  return true;
 }
 
 function writeLength(flexible: boolean, n: number, w: Writer, classic: 'int16' | 'int32'): void {

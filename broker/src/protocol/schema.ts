@@ -94,7 +94,8 @@ function make<T>(kind: Kind, opts: FieldOptions<T> | undefined, zero: () => T, e
     versions: parseVersions(opts?.v ?? '0+'),
     nullableVersions: opts?.nullable ? parseVersions(opts.nullable) : NONE,
     tag: opts?.tag,
-    defaultValue: d === undefined ? zero : () => d,
+    // copy array defaults so a decoded message never shares (and mutates) the schema's instance
+    defaultValue: d === undefined ? zero : Array.isArray(d) ? () => [...d] as T : () => d,
     ...extra,
   };
 }

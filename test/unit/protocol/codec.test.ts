@@ -3,6 +3,7 @@ import { decodeMessage, encodeMessage } from '../../../broker/src/protocol/codec
 import { ApiVersions } from '../../../broker/src/protocol/messages/18_api_versions.js';
 import { Reader, ProtocolDecodeError } from '../../../broker/src/protocol/primitives/reader.js';
 import { Writer } from '../../../broker/src/protocol/primitives/writer.js';
+import { f, message } from '../../../broker/src/protocol/schema.js';
 
 describe('protocol codec', () => {
   it('encodes ApiVersions v0 response in the classic layout', () => {
@@ -66,5 +67,45 @@ describe('protocol codec', () => {
       w.varlong(n);
       expect(new Reader(w.toBuffer()).varlong()).to.equal(n);
     }
+  });
+  it('omits a tagged struct equal to its default struct, as Kafka does, and writes it otherwise', () => {
+    const schema = message({
+      name: 'TestTaggedStruct',
+      apiKey: 9999,
+      type: 'response',
+      valid: '0',
+      flexible: '0+',
+      fields: {
+        a: f.int8(),
+        leader: f.struct({ id: f.int32({ default: -1 }), epoch: f.int32({ default: -1 }) }, { tag: 0 }),
+      },
+    });
+    for (const leader of [undefined, {}, { id: -1 }, { id: -1, epoch: -1 }]) {
+      const w = new Writer();
+      encodeMessage(schema, 0, { a: 1, leader }, w);
+      expect(w.toBuffer().toString('hex'), JSON.stringify(leader)).to.equal('01' + '00');
+    }
+    const w = new Writer();
+    encodeMessage(schema, 0, { a: 1, leader: { id: 3 } }, w);
+    // one tagged field: tag 0, size 9: id 3, epoch -1 (member default), the struct's empty tag section
+    expect(w.toBuffer().toString('hex')).to.equal('01' + '01' + '00' + '09' + '00000003' + 'ffffffff' + '00');
+    const out = decodeMessage(schema, 0, new Reader(w.toBuffer()));
+    expect(out.leader).to.deep.equal({ id: 3, epoch: -1 });
+    expect(decodeMessage(schema, 0, new Reader(Buffer.from('0100', 'hex'))).leader).to.deep.equal({ id: -1, epoch: -1 });
+  });
+
+  it('hands out a fresh copy of an explicit array default on every decode', () => {
+    const schema = message({
+      name: 'TestArrayDefault',
+      apiKey: 9999,
+      type: 'request',
+      valid: '0-1',
+      flexible: 'none',
+      fields: { ids: f.narrayOf(f.int32(), { v: '1+', nullable: '1+', default: [] }) },
+    });
+    const first = decodeMessage(schema, 0, new Reader(Buffer.alloc(0)));
+    first.ids!.push(42);
+    const second = decodeMessage(schema, 0, new Reader(Buffer.alloc(0)));
+    expect(second.ids).to.deep.equal([]);
   });
 });
