@@ -4,6 +4,11 @@
  */
 import type { Logger } from 'winston';
 import type { GroupCoordinator } from '../group/coordinator.js';
+import type { BrokerConfig } from './config/broker-config.js';
+import type { LogManager } from './log/log-manager.js';
+import type { ProducerIdManager } from './producer/producer-id-manager.js';
+import type { TopicService } from './topics/topic-service.js';
+import type { BrokerMetrics } from '../metrics/broker-metrics.js';
 
 export interface NodeInfo {
   readonly nodeId: number;
@@ -33,6 +38,16 @@ export interface BrokerContext {
   readonly groups: GroupCoordinator;
   readonly topics: TopicView;
   readonly log: Logger;
+  /** Topic administration (create/delete/partitions/configs) and the topic catalogue. */
+  readonly topicAdmin: TopicService;
+  /** Open partition logs. */
+  readonly logs: LogManager;
+  /** Broker-level Kafka settings. */
+  readonly config: BrokerConfig;
+  readonly producerIds: ProducerIdManager;
+  readonly metrics: BrokerMetrics;
+  /** The API ranges this broker serves (built from the handler registry). */
+  supportedApis(): readonly { apiKey: number; minVersion: number; maxVersion: number }[];
   /** Current time in ms (injected for tests). */
   now(): number;
 }

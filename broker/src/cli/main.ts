@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * `automq` command line: `automq standalone` (one process, embedded file object store by
+ * default), `automq broker` (a cluster member; arrives with the cluster work), `automq operator`.
+ */
+import { createLogger } from '../config/logger.js';
+import { startBroker } from '../node/broker-node.js';
+import { parseBrokerOptions } from './broker-options.js';
+import { UsageError } from './flags.js';
+
+const USAGE = `usage: automq <command> [flags]
+
+commands:
+  standalone   run a single broker with an embedded file-backed object store (default)
+  broker       run a cluster member (not available yet)
+  operator     run the Kubernetes operator
+
+standalone flags (each also as env AUTOMQ_<FLAG_IN_CAPS>):
+  --data-dir DIR              local directory (default ./data; a cache only)
+  --listen HOST:PORT          Kafka listener (default 127.0.0.1:9092)
+  --advertise HOST:PORT       address given to clients (default: --listen)
+  --metrics-port PORT         Prometheus /metrics port (default 9464)
+  --node-id N                 broker id (default 0)
+  --object-store URL          file:///abs/path or s3://bucket?endpoint=..&region=..&pathStyle=true
+                              (default file://<data-dir>/objects)
+  --cluster-id ID             expected cluster id (default: from the object store, or new)
+  --rack NAME                 rack / availability zone of this broker
+  --config FILE               Kafka broker settings (YAML map or .properties)
+  --log-level LEVEL           error | warn | info | debug (default info)
+  --wal-flush-interval-ms N   WAL flush interval (default 250)
+  --wal-flush-bytes N         WAL flush size (default 8388608)
+  --log-cache-bytes N         LogCache size (default 268435456)
+  --block-cache-bytes N       BlockCache size (default 134217728)
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (command === 'standalone') {
+    const opts = parseBrokerOptions(rest, process.env);
+    const log = createLogger(opts.logLevel, { nodeId: opts.nodeId });
+    const broker = await startBroker(opts, log, 'standalone');
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.warn('second signal: exiting now', { signal: sig });
+        process.exit(1);
+      }
+      log.info('signal received, shutting down', { signal: sig });
+      broker.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error('shutdown failed', { error: (err as Error).stack ?? String(err) });
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    return;
+  }
+  if (command === 'broker') throw new UsageError('"automq broker" (cluster mode) is not available yet; use "automq standalone"');
+  if (command === 'operator') throw new UsageError('"automq operator" is not wired yet');
+  throw new UsageError(`unknown command "${command}"; run "automq --help"`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`automq: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`automq: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+/**
+ * Broker-level Kafka settings (the `server.properties` keys this broker honours), with Kafka's
+ * defaults. DescribeConfigs on a broker resource lists them; topic configs fall back to them.
+ */
+export interface BrokerConfigDef {
+  readonly name: string;
+  readonly defaultValue: string;
+  readonly type: 'int' | 'long' | 'boolean' | 'string';
+  readonly doc: string;
+}
+
+export const BROKER_CONFIGS: readonly BrokerConfigDef[] = [
+  { name: 'auto.create.topics.enable', defaultValue: 'true', type: 'boolean', doc: 'Create unknown topics on metadata requests.' },
+  { name: 'num.partitions', defaultValue: '1', type: 'int', doc: 'Partitions of auto-created topics and of CreateTopics with -1.' },
+  { name: 'default.replication.factor', defaultValue: '1', type: 'int', doc: 'Reported replication factor; data durability comes from the object store.' },
+  { name: 'delete.topic.enable', defaultValue: 'true', type: 'boolean', doc: 'Allow DeleteTopics.' },
+  { name: 'message.max.bytes', defaultValue: '1048588', type: 'int', doc: 'Default max.message.bytes of topics.' },
+  { name: 'log.retention.ms', defaultValue: '604800000', type: 'long', doc: 'Default retention.ms of topics.' },
+  { name: 'log.retention.bytes', defaultValue: '-1', type: 'long', doc: 'Default retention.bytes of topics.' },
+  { name: 'log.retention.check.interval.ms', defaultValue: '300000', type: 'long', doc: 'How often retention runs.' },
+  { name: 'log.message.timestamp.type', defaultValue: 'CreateTime', type: 'string', doc: 'Default message.timestamp.type of topics.' },
+  { name: 'log.cleanup.policy', defaultValue: 'delete', type: 'string', doc: 'Default cleanup.policy of topics.' },
+  { name: 'compression.type', defaultValue: 'producer', type: 'string', doc: 'Default compression.type of topics.' },
+  { name: 'min.insync.replicas', defaultValue: '1', type: 'int', doc: 'Default min.insync.replicas of topics.' },
+  { name: 'log.segment.bytes', defaultValue: '1073741824', type: 'int', doc: 'Default segment.bytes of topics (no effect).' },
+  { name: 'log.roll.ms', defaultValue: '604800000', type: 'long', doc: 'Default segment.ms of topics (no effect).' },
+  { name: 'socket.request.max.bytes', defaultValue: '104857600', type: 'int', doc: 'Largest request accepted; larger ones close the connection.' },
+  { name: 'group.initial.rebalance.delay.ms', defaultValue: '3000', type: 'int', doc: 'Delay of the first rebalance of an empty group.' },
+  { name: 'group.min.session.timeout.ms', defaultValue: '6000', type: 'int', doc: 'Smallest session timeout a member may ask for.' },
+  { name: 'group.max.session.timeout.ms', defaultValue: '1800000', type: 'int', doc: 'Largest session timeout a member may ask for.' },
+  { name: 'offsets.retention.minutes', defaultValue: '10080', type: 'int', doc: 'Committed offsets of empty groups expire after this.' },
+  { name: 'producer.id.expiration.ms', defaultValue: '86400000', type: 'int', doc: 'Idle idempotent producers are forgotten after this.' },
+];
+
+const byName = new Map(BROKER_CONFIGS.map((d) => [d.name, d]));
+
+export function brokerConfigDef(name: string): BrokerConfigDef | undefined {
+  return byName.get(name);
+}
+
+export class BrokerConfig {
+  private readonly values: Record<string, string>;
+
+  /** `overrides` come from the config file or flags; unknown keys are an error at startup. */
+  constructor(readonly overrides: Readonly<Record<string, string>> = {}) {
+    for (const k of Object.keys(overrides)) {
+      if (!byName.has(k)) throw new Error(`unknown broker config "${k}"; known keys: ${BROKER_CONFIGS.map((d) => d.name).join(', ')}`);
+    }
+    this.values = Object.fromEntries(BROKER_CONFIGS.map((d) => [d.name, overrides[d.name] ?? d.defaultValue]));
+  }
+
+  get(name: string): string {
+    const v = this.values[name];
+    if (v === undefined) throw new Error(`unknown broker config ${name}`);
+    return v;
+  }
+
+  int(name: string): number {
+    return Number(this.get(name));
+  }
+
+  bool(name: string): boolean {
+    return this.get(name) === 'true';
+  }
+
+  all(): Readonly<Record<string, string>> {
+    return this.values;
+  }
+
+  isDefault(name: string): boolean {
+    return this.overrides[name] === undefined;
+  }
+}

@@ -1,0 +1,42 @@
+/** IncrementalAlterConfigs: v0-1. SET, DELETE, APPEND, SUBTRACT on topic configs; broker configs are static. */
+import { ErrorCode } from '../../protocol/errors.js';
+import { IncrementalAlterConfigs } from '../../protocol/messages/44_incremental_alter_configs.js';
+import { ResourceType, brokerAlterRefusal } from '../config/config-resources.js';
+import { defineHandler } from '../handler.js';
+
+const SET = 0;
+const DELETE = 1;
+const APPEND = 2;
+const SUBTRACT = 3;
+
+export default defineHandler(IncrementalAlterConfigs, { min: 0, max: 1 }, async (req, _ctx, broker) => {
+  const responses = [];
+  for (const r of req.resources) {
+    const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+    if (r.resourceType === ResourceType.TOPIC) {
+      let badOp: string | undefined;
+      const res = await broker.topicAdmin.alterConfigs(
+        r.resourceName,
+        (current) => {
+          for (const c of r.configs) {
+            const list = (current[c.name] ?? '').split(',').filter((x) => x !== '');
+            if (c.configOperation === SET) current[c.name] = c.value ?? '';
+            else if (c.configOperation === DELETE) delete current[c.name];
+            else if (c.configOperation === APPEND) current[c.name] = [...list, ...(c.value ?? '').split(',')].join(',');
+            else if (c.configOperation === SUBTRACT) current[c.name] = list.filter((x) => !(c.value ?? '').split(',').includes(x)).join(',');
+            else badOp = `unknown config operation ${c.configOperation} for "${c.name}"`;
+          }
+          return current;
+        },
+        req.validateOnly || false,
+      );
+      if (badOp) responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: badOp });
+      else responses.push({ ...base, errorCode: res.errorCode, errorMessage: res.errorMessage });
+    } else if (r.resourceType === ResourceType.BROKER) {
+      responses.push({ ...base, ...brokerAlterRefusal(r.configs[0]?.name ?? '') });
+    } else {
+      responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `resource type ${r.resourceType} is not supported` });
+    }
+  }
+  return { throttleTimeMs: 0, responses };
+});

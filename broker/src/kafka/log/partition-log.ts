@@ -1,0 +1,345 @@
+/**
+ * A Kafka partition on an S3Stream stream: one record batch per stream append, offsets of the
+ * stream = Kafka offsets. The high watermark is the stream's confirm offset (durable data only),
+ * so a consumer can never read a record that a crash could take back.
+ *
+ * Appends validate every batch of the request before appending any (all or nothing per
+ * partition), assign offsets synchronously in call order, and resolve once the batches are
+ * durable in the object store.
+ */
+import type { KvStore, Stream } from '../../s3stream/api.js';
+import { OffsetOutOfRangeError } from '../../s3stream/api.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  BATCH_HEADER_SIZE,
+  computeCrc,
+  compressionOf,
+  isControl,
+  isTransactional,
+  iterateBatches,
+  readBatchHeader,
+  setBaseOffset,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
+} from '../../protocol/record-batch.js';
+import { ProducerStateTable, type SnapshotEntry } from '../producer/producer-state.js';
+
+export interface AppendOptions {
+  maxMessageBytes: number;
+  logAppendTime: boolean;
+  now: number;
+}
+
+export type AppendOutcome =
+  | { errorCode: 0; baseOffset: number; logAppendTime: number; durable: Promise<void> }
+  | { errorCode: number; errorMessage: string; recordErrors?: { batchIndex: number; message: string }[] };
+
+export interface ReadResult {
+  records: Buffer;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+interface ProducerSnapshot {
+  offset: number;
+  producers: SnapshotEntry[];
+}
+
+const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export class PartitionLog {
+  private readonly producers = new ProducerStateTable();
+  private maxTimestamp = -1;
+  private maxTimestampOffset = -1;
+  private appendsSinceSnapshot = 0;
+  /** Durable promise of the latest append; durability is ordered, so it covers all earlier ones. */
+  private lastDurable: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly stream: Stream,
+    readonly leaderEpoch: number,
+    private readonly kv: KvStore,
+    private readonly snapshotKey: string,
+  ) {}
+
+  /** Opens the partition and rebuilds producer state from the last snapshot plus the stream tail. */
+  static async open(args: {
+    topic: string;
+    topicId: string;
+    partition: number;
+    stream: Stream;
+    leaderEpoch: number;
+    kv: KvStore;
+  }): Promise<PartitionLog> {
+    const key = `producers/${args.topicId}/${args.partition}`;
+    const log = new PartitionLog(args.topic, args.partition, args.stream, args.leaderEpoch, args.kv, key);
+    await log.recover();
+    return log;
+  }
+
+  highWatermark(): number {
+    return this.stream.confirmOffset();
+  }
+
+  logStartOffset(): number {
+    return this.stream.startOffset();
+  }
+
+  private async recover(): Promise<void> {
+    const raw = this.kv.get(this.snapshotKey);
+    let from = this.stream.startOffset();
+    if (raw) {
+      const snap = JSON.parse(raw.toString('utf8')) as ProducerSnapshot;
+      this.producers.restore(snap.producers);
+      from = Math.max(from, snap.offset);
+    }
+    // Replay batch headers; the max timestamp needs the whole retained log.
+    await this.scan(this.stream.startOffset(), (h, base) => {
+      const ts = Number(h.maxTimestamp);
+      if (ts > this.maxTimestamp) {
+        this.maxTimestamp = ts;
+        this.maxTimestampOffset = base + h.lastOffsetDelta;
+      }
+      if (base >= from && h.producerId >= 0n && h.baseSequence >= 0) {
+        this.producers.record(
+          h.producerId,
+          h.producerEpoch,
+          {
+            firstSeq: h.baseSequence,
+            lastSeq: (h.baseSequence + h.lastOffsetDelta) | 0,
+            firstOffset: base,
+            lastOffset: base + h.lastOffsetDelta,
+          },
+          ts,
+        );
+      }
+    });
+  }
+
+  /** Visits every batch header in [from, confirmOffset). */
+  private async scan(from: number, visit: (h: ReturnType<typeof readBatchHeader>, baseOffset: number) => void): Promise<void> {
+    let offset = from;
+    const end = this.stream.confirmOffset();
+    while (offset < end) {
+      const batches = await this.stream.fetch(offset, end, SCAN_CHUNK_BYTES);
+      if (batches.length === 0) break;
+      for (const b of batches) {
+        if (b.payload.length >= BATCH_HEADER_SIZE) visit(readBatchHeader(b.payload), b.baseOffset);
+        offset = b.baseOffset + b.count;
+      }
+    }
+  }
+
+  /**
+   * Validates and appends the batches of one produce request for this partition. Offset
+   * assignment happens before this returns; the durable promise resolves when acked data is
+   * in the object store.
+   */
+  append(batches: readonly Buffer[], opts: AppendOptions): AppendOutcome {
+    // Validate everything first: a partition's record set is appended whole or not at all.
+    const headers = [];
+    for (let i = 0; i < batches.length; i++) {
+      const batch = batches[i]!;
+      const h = readBatchHeader(batch);
+      if (batch.length > opts.maxMessageBytes) {
+        return {
+          errorCode: ErrorCode.MESSAGE_TOO_LARGE,
+          errorMessage: `record batch of ${batch.length} bytes exceeds max.message.bytes ${opts.maxMessageBytes}`,
+        };
+      }
+      if (computeCrc(batch) !== h.crc) {
+        return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: `record batch ${i} fails its CRC32C check` };
+      }
+      if (h.recordCount <= 0 || h.lastOffsetDelta !== h.recordCount - 1) {
+        return {
+          errorCode: ErrorCode.INVALID_RECORD,
+          errorMessage: `record batch ${i}: record count ${h.recordCount} does not match last offset delta ${h.lastOffsetDelta}`,
+          recordErrors: [{ batchIndex: i, message: 'inconsistent record count' }],
+        };
+      }
+      if (compressionOf(h.attributes) > 4) {
+        return { errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, errorMessage: `unknown compression codec ${compressionOf(h.attributes)}` };
+      }
+      if (isControl(h.attributes)) {
+        return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'clients may not produce control batches' };
+      }
+      if (isTransactional(h.attributes)) {
+        return { errorCode: ErrorCode.INVALID_TXN_STATE, errorMessage: 'transactions are not supported by this broker yet' };
+      }
+      if (h.producerId >= 0n && h.baseSequence >= 0 && batches.length > 1) {
+        return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'an idempotent producer may send only one batch per partition per request' };
+      }
+      headers.push(h);
+    }
+
+    // Idempotence: a retried batch gets its original offset; a gap is refused.
+    const first = headers[0];
+    if (first && first.producerId >= 0n && first.baseSequence >= 0) {
+      const lastSeq = (first.baseSequence + first.lastOffsetDelta) | 0;
+      const check = this.producers.check(first.producerId, first.producerEpoch, first.baseSequence, lastSeq);
+      if (check.kind === 'error') return { errorCode: check.code, errorMessage: check.message };
+      if (check.kind === 'duplicate') {
+        return {
+          errorCode: 0,
+          baseOffset: check.batch.firstOffset,
+          logAppendTime: -1,
+          durable: check.batch.durable ?? Promise.resolve(),
+        };
+      }
+    }
+
+    let baseOffset = -1;
+    let lastDurable: Promise<void> = Promise.resolve();
+    for (let i = 0; i < batches.length; i++) {
+      // Copy: the request buffer is shared with the connection and we rewrite header fields.
+      const batch = Buffer.from(batches[i]!);
+      const h = headers[i]!;
+      const offset = this.stream.nextOffset();
+      setBaseOffset(batch, offset);
+      setPartitionLeaderEpoch(batch, this.leaderEpoch);
+      let ts = Number(h.maxTimestamp);
+      if (opts.logAppendTime) {
+        setLogAppendTime(batch, opts.now);
+        ts = opts.now;
+      }
+      const result = this.stream.append(batch, h.recordCount);
+      if (result.baseOffset !== offset) throw new Error(`stream assigned ${result.baseOffset}, expected ${offset}`);
+      if (baseOffset < 0) baseOffset = offset;
+      lastDurable = result.durable;
+      if (ts > this.maxTimestamp) {
+        this.maxTimestamp = ts;
+        this.maxTimestampOffset = offset + h.lastOffsetDelta;
+      }
+      if (h.producerId >= 0n && h.baseSequence >= 0) {
+        this.producers.record(
+          h.producerId,
+          h.producerEpoch,
+          {
+            firstSeq: h.baseSequence,
+            lastSeq: (h.baseSequence + h.lastOffsetDelta) | 0,
+            firstOffset: offset,
+            lastOffset: offset + h.lastOffsetDelta,
+            durable: result.durable,
+          },
+          opts.now,
+        );
+      }
+    }
+    this.appendsSinceSnapshot++;
+    this.lastDurable = lastDurable;
+    return { errorCode: 0, baseOffset, logAppendTime: opts.logAppendTime ? opts.now : -1, durable: lastDurable };
+  }
+
+  /** Reads whole batches from fetchOffset up to the high watermark, about maxBytes (at least one batch). */
+  async read(fetchOffset: number, maxBytes: number): Promise<ReadResult> {
+    const hwm = this.highWatermark();
+    const logStartOffset = this.logStartOffset();
+    if (fetchOffset < logStartOffset || fetchOffset > hwm) {
+      throw new OffsetOutOfRangeError(`offset ${fetchOffset} is outside [${logStartOffset}, ${hwm}]`, logStartOffset, hwm);
+    }
+    if (fetchOffset === hwm || maxBytes <= 0) return { records: Buffer.alloc(0), highWatermark: hwm, logStartOffset };
+    const batches = await this.stream.fetch(fetchOffset, hwm, maxBytes);
+    const records = batches.length === 1 ? batches[0]!.payload : Buffer.concat(batches.map((b) => b.payload));
+    return { records, highWatermark: hwm, logStartOffset };
+  }
+
+  /** Largest timestamp in the log and the offset of its record (ListOffsets -3). */
+  maxTimestampInfo(): { timestamp: number; offset: number } {
+    return { timestamp: this.maxTimestamp, offset: this.maxTimestampOffset };
+  }
+
+  /**
+   * First offset whose batch has a timestamp >= target (ListOffsets by time). Batch granularity:
+   * the offset is the first record of the first batch whose max timestamp reaches the target,
+   * refined to the record for uncompressed batches.
+   */
+  async offsetForTimestamp(target: number): Promise<{ offset: number; timestamp: number } | undefined> {
+    let found: { offset: number; timestamp: number } | undefined;
+    let offset = this.stream.startOffset();
+    const end = this.stream.confirmOffset();
+    while (offset < end && !found) {
+      const batches = await this.stream.fetch(offset, end, SCAN_CHUNK_BYTES);
+      if (batches.length === 0) break;
+      for (const b of batches) {
+        for (const { header, bytes } of iterateBatches(b.payload)) {
+          if (Number(header.maxTimestamp) >= target) {
+            found = refineInBatch(bytes, header, target) ?? { offset: b.baseOffset, timestamp: Number(header.maxTimestamp) };
+            break;
+          }
+        }
+        if (found) break;
+        offset = b.baseOffset + b.count;
+      }
+    }
+    return found;
+  }
+
+  /** DeleteRecords / retention: moves the log start offset. */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    const hwm = this.highWatermark();
+    if (offset > hwm) throw new OffsetOutOfRangeError(`offset ${offset} is beyond the high watermark ${hwm}`, this.logStartOffset(), hwm);
+    if (offset > this.logStartOffset()) await this.stream.trim(offset);
+    return this.logStartOffset();
+  }
+
+  /** Persists the producer state so a restart replays only the tail. */
+  async snapshotProducers(force = false): Promise<void> {
+    if (!force && this.appendsSinceSnapshot === 0) return;
+    this.appendsSinceSnapshot = 0;
+    // Capture state and its offset together, then wait until everything it covers is durable:
+    // a snapshot must never claim a batch that a crash could still lose.
+    const snap: ProducerSnapshot = { offset: this.stream.nextOffset(), producers: this.producers.snapshot() };
+    await this.lastDurable;
+    await this.kv.put(this.snapshotKey, Buffer.from(JSON.stringify(snap)));
+  }
+
+  async close(): Promise<void> {
+    await this.stream.close();
+  }
+}
+
+/** For an uncompressed batch, the offset and timestamp of the first record at or after target. */
+function refineInBatch(
+  bytes: Buffer,
+  header: ReturnType<typeof readBatchHeader>,
+  target: number,
+): { offset: number; timestamp: number } | undefined {
+  if (compressionOf(header.attributes) !== 0) return undefined;
+  try {
+    let pos = BATCH_HEADER_SIZE;
+    const base = Number(header.baseOffset);
+    const baseTs = Number(header.baseTimestamp);
+    for (let i = 0; i < header.recordCount && pos < bytes.length; i++) {
+      const [len, p1] = readVarint(bytes, pos);
+      const recordEnd = p1 + len;
+      let p = p1 + 1; // attributes
+      const [tsDelta, p2] = readVarlongAsNumber(bytes, p);
+      p = p2;
+      const [offDelta] = readVarint(bytes, p);
+      const ts = baseTs + tsDelta;
+      if (ts >= target) return { offset: base + offDelta, timestamp: ts };
+      pos = recordEnd;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+function readVarint(buf: Buffer, pos: number): [number, number] {
+  let u = 0;
+  let shift = 0;
+  for (;;) {
+    if (pos >= buf.length) throw new RangeError('varint past end');
+    const b = buf[pos++]!;
+    u += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) break;
+    shift += 7;
+    if (shift > 63) throw new RangeError('varint too long');
+  }
+  return [u % 2 === 0 ? u / 2 : -(u + 1) / 2, pos];
+}
+
+const readVarlongAsNumber = readVarint;

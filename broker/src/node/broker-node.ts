@@ -1,0 +1,185 @@
+/**
+ * Assembles one broker process: object store -> S3Stream client -> topics, logs, groups ->
+ * Kafka listener and metrics endpoint, plus background tasks (retention, producer-state
+ * snapshots) and an orderly stop.
+ *
+ * Everything durable goes to the object store; the data dir holds nothing the broker needs to
+ * recover (with the default file object store, the objects simply live under it).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'winston';
+import { GroupCoordinator } from '../group/coordinator.js';
+import type { BrokerContext, NodeInfo } from '../kafka/context.js';
+import { BrokerConfig } from '../kafka/config/broker-config.js';
+import { HANDLERS } from '../kafka/handlers/index.js';
+import { LogManager } from '../kafka/log/log-manager.js';
+import { ProducerIdManager } from '../kafka/producer/producer-id-manager.js';
+import { TopicRegistry } from '../kafka/topics/topic-registry.js';
+import { TopicService } from '../kafka/topics/topic-service.js';
+import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import type { KvStore, Stream, StreamClient } from '../s3stream/api.js';
+import { createObjectStore, openStreamClient } from '../s3stream/index.js';
+import { Dispatcher } from '../server/dispatcher.js';
+import { KafkaServer } from '../server/server.js';
+import type { BrokerOptions } from '../cli/broker-options.js';
+
+export interface RunningBroker {
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly clusterId: string;
+  stop(): Promise<void>;
+}
+
+const CLUSTER_ID_KEY = 'cluster/id';
+const OFFSETS_STREAM_KEY = 'groups/offsets-stream-id';
+const PRODUCER_SNAPSHOT_INTERVAL_MS = 60_000;
+
+export async function startBroker(opts: BrokerOptions, log: Logger, mode: 'standalone' | 'broker'): Promise<RunningBroker> {
+  await mkdir(opts.dataDir, { recursive: true });
+  const config = new BrokerConfig(
+    mode === 'standalone' ? { 'group.initial.rebalance.delay.ms': '0', ...opts.brokerConfig } : opts.brokerConfig,
+  );
+  const store = await createObjectStore(opts.objectStoreUrl);
+  log.info('object store', { objectStore: store.description });
+  const streams = await openStreamClient({
+    store,
+    nodeId: opts.nodeId,
+    walFlushIntervalMs: opts.walFlushIntervalMs,
+    walFlushBytes: opts.walFlushBytes,
+    logCacheBytes: opts.logCacheBytes,
+    blockCacheBytes: opts.blockCacheBytes,
+    log: (level, msg, fields) => log.log(level, msg, { component: 's3stream', ...fields }),
+  });
+  const kv = streams.kv;
+  const clusterId = await ensureClusterId(kv, opts.clusterId);
+
+  const registry = new TopicRegistry(kv);
+  const logs = new LogManager(streams, kv);
+  const topicAdmin = new TopicService(registry, logs, streams, kv, config, log, Date.now);
+  await topicAdmin.loadAll();
+
+  const offsetLog = await openOffsetsStream(streams, kv);
+  const groups = await GroupCoordinator.load({
+    offsetLog,
+    kv,
+    now: Date.now,
+    log,
+    config: {
+      initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),
+      minSessionTimeoutMs: config.int('group.min.session.timeout.ms'),
+      maxSessionTimeoutMs: config.int('group.max.session.timeout.ms'),
+      offsetsRetentionMs: config.int('offsets.retention.minutes') * 60_000,
+    },
+  });
+
+  const advertised = opts.advertise ?? opts.listen;
+  let node: NodeInfo = { nodeId: opts.nodeId, host: advertised.host, port: advertised.port, rack: opts.rack };
+  const metrics = new BrokerMetrics(
+    () => streams.stats(),
+    () =>
+      logs.all().map((l) => ({
+        topic: l.topic,
+        partition: l.partition,
+        highWatermark: l.highWatermark(),
+        logStartOffset: l.logStartOffset(),
+        sizeBytes: l.stream.sizeBytes(),
+      })),
+  );
+  let dispatcher: Dispatcher | undefined;
+  const context: BrokerContext = {
+    clusterId,
+    get node() {
+      return node;
+    },
+    brokers: () => [node],
+    controllerId: () => node.nodeId,
+    groups,
+    topics: registry,
+    log,
+    now: Date.now,
+    topicAdmin,
+    logs,
+    config,
+    producerIds: new ProducerIdManager(kv),
+    metrics,
+    supportedApis: () => dispatcher?.supportedApis() ?? [],
+  };
+  dispatcher = new Dispatcher(HANDLERS, context, log, metrics);
+  const server = new KafkaServer(
+    { host: opts.listen.host, port: opts.listen.port, maxRequestBytes: config.int('socket.request.max.bytes'), maxInFlightPerConnection: 100 },
+    dispatcher,
+    log,
+  );
+  const port = await server.start();
+  if (!opts.advertise && opts.listen.port === 0) node = { ...node, port };
+  const metricsPort = await metrics.listen(opts.listen.host === '0.0.0.0' ? '0.0.0.0' : opts.listen.host, opts.metricsPort);
+
+  const timers = [
+    setInterval(() => void topicAdmin.enforceRetention(), config.int('log.retention.check.interval.ms')),
+    setInterval(() => void snapshotProducers(logs.all(), log), PRODUCER_SNAPSHOT_INTERVAL_MS),
+  ];
+  for (const t of timers) t.unref();
+
+  log.info('broker ready', {
+    mode,
+    listen: `${opts.listen.host}:${port}`,
+    advertise: `${node.host}:${node.port}`,
+    metrics: `http://${opts.listen.host}:${metricsPort}/metrics`,
+    nodeId: node.nodeId,
+    clusterId,
+    objectStore: store.description,
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    metricsPort,
+    clusterId,
+    stop() {
+      stopping ??= (async () => {
+        log.info('broker stopping');
+        for (const t of timers) clearInterval(t);
+        await server.stop();
+        await groups.close();
+        await snapshotProducers(logs.all(), log);
+        await logs.closeAll();
+        await streams.close();
+        await metrics.close();
+        log.info('broker stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function ensureClusterId(kv: KvStore, wanted: string | undefined): Promise<string> {
+  const existing = kv.get(CLUSTER_ID_KEY)?.toString('utf8');
+  if (existing) {
+    if (wanted && wanted !== existing) {
+      throw new Error(`the object store belongs to cluster "${existing}", not "${wanted}": use the right --object-store or --cluster-id`);
+    }
+    return existing;
+  }
+  const id = wanted ?? randomBytes(16).toString('base64url');
+  await kv.put(CLUSTER_ID_KEY, Buffer.from(id));
+  return id;
+}
+
+async function openOffsetsStream(streams: StreamClient, kv: KvStore): Promise<Stream> {
+  const raw = kv.get(OFFSETS_STREAM_KEY);
+  if (raw) return streams.openStream(Number(raw.toString('utf8')));
+  const stream = await streams.createStream();
+  await kv.put(OFFSETS_STREAM_KEY, Buffer.from(String(stream.id)));
+  return stream;
+}
+
+async function snapshotProducers(logs: readonly { snapshotProducers(): Promise<void>; topic: string; partition: number }[], log: Logger): Promise<void> {
+  for (const l of logs) {
+    try {
+      await l.snapshotProducers();
+    } catch (err) {
+      log.warn('producer snapshot failed', { topic: l.topic, partition: l.partition, error: (err as Error).message });
+    }
+  }
+}

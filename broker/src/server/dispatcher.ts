@@ -1,0 +1,132 @@
+/**
+ * Turns request frames into response frames: header parsing, version checks against the handler
+ * registry, body decode, handler call, response encode.
+ *
+ * Unknown API keys and unsupported versions are answered with UNSUPPORTED_VERSION and never
+ * reach a handler. ApiVersions with a version the broker does not know is answered with a v0
+ * body (error 35 plus the full key list) so the client can retry with a version it shares. A
+ * request whose body does not decode is a protocol violation: the connection is closed (as Kafka
+ * does), nothing is guessed.
+ */
+import type { Logger } from 'winston';
+import { decodeMessage, encodeMessage, isFlexible } from '../protocol/codec.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import {
+  readRequestHeaderPrefix,
+  readRequestHeaderRest,
+  requestHeaderVersion,
+  responseHeaderVersion,
+  writeResponseHeader,
+} from '../protocol/header.js';
+import { ApiVersions } from '../protocol/messages/18_api_versions.js';
+import { Reader } from '../protocol/primitives/reader.js';
+import { Writer } from '../protocol/primitives/writer.js';
+import type { Fields, In, MessageSchema } from '../protocol/schema.js';
+import type { BrokerContext } from '../kafka/context.js';
+import { NO_RESPONSE, type Handler, type RequestContext } from '../kafka/handler.js';
+
+export interface ApiRange {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+export class ProtocolViolation extends Error {
+  override readonly name = 'ProtocolViolation';
+}
+
+export class Dispatcher {
+  private readonly handlers = new Map<number, Handler>();
+
+  constructor(
+    handlers: readonly Handler[],
+    private readonly broker: BrokerContext,
+    private readonly log: Logger,
+    private readonly metrics?: { observeRequest(api: string, version: number, seconds: number): void },
+  ) {
+    for (const h of handlers) {
+      if (this.handlers.has(h.api.key)) throw new Error(`two handlers for API key ${h.api.key}`);
+      this.handlers.set(h.api.key, h);
+    }
+  }
+
+  /** What ApiVersions advertises: exactly the registered handlers' ranges. */
+  supportedApis(): ApiRange[] {
+    return [...this.handlers.values()]
+      .map((h) => ({ apiKey: h.api.key, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+      .sort((a, b) => a.apiKey - b.apiKey);
+  }
+
+  async dispatch(frame: Buffer, conn: { id: number; clientHost: string }): Promise<Buffer | null> {
+    const r = new Reader(frame);
+    const { apiKey, apiVersion, correlationId } = readRequestHeaderPrefix(r);
+    const handler = this.handlers.get(apiKey);
+    if (!handler || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      return this.unsupported(apiKey, apiVersion, correlationId, conn.id);
+    }
+    const schema = handler.api.request;
+    const flexible = isFlexible(schema, apiVersion);
+    let request: Record<string, unknown>;
+    let clientId: string | null;
+    try {
+      clientId = readRequestHeaderRest(r, requestHeaderVersion(flexible)).clientId;
+      request = decodeMessage(schema, apiVersion, r) as Record<string, unknown>;
+    } catch (err) {
+      throw new ProtocolViolation(`cannot decode ${handler.api.name} v${apiVersion} request: ${(err as Error).message}`);
+    }
+    const ctx: RequestContext = { apiVersion, clientId, clientHost: conn.clientHost, connectionId: conn.id };
+    let response: unknown;
+    const started = process.hrtime.bigint();
+    try {
+      response = await handler.handle(request as never, ctx, this.broker);
+    } catch (err) {
+      response = this.errorResponse(handler, apiVersion, err);
+    }
+    this.metrics?.observeRequest(handler.api.name, apiVersion, Number(process.hrtime.bigint() - started) / 1e9);
+    if (response === NO_RESPONSE) return null;
+    return encodeFrame(handler.api.response, apiVersion, correlationId, response as In<Fields>);
+  }
+
+  private unsupported(apiKey: number, apiVersion: number, correlationId: number, connectionId: number): Buffer {
+    this.log.info('unsupported request', { apiKey, apiVersion, connectionId });
+    if (apiKey === ApiVersions.key) {
+      return encodeFrame(ApiVersions.response, 0, correlationId, {
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        apiKeys: this.supportedApis(),
+      });
+    }
+    const w = new Writer(16);
+    const at = w.reserveInt32();
+    writeResponseHeader(w, correlationId, 0);
+    w.int16(ErrorCode.UNSUPPORTED_VERSION);
+    w.patchInt32(at, w.length - 4);
+    return w.toBuffer();
+  }
+
+  /**
+   * A handler threw: answer with the error in the response's top-level errorCode when it has one.
+   * Responses without one cannot carry a whole-request error: the connection is closed instead.
+   */
+  private errorResponse(handler: Handler, version: number, err: unknown): In<Fields> {
+    const code = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (!(err instanceof KafkaError)) {
+      this.log.error('handler failed', { api: handler.api.name, version, error: (err as Error)?.stack ?? String(err) });
+    }
+    const fields = handler.api.response.fields;
+    if ('errorCode' in fields) {
+      const out: Record<string, unknown> = { errorCode: code };
+      if ('errorMessage' in fields && err instanceof Error) out['errorMessage'] = err.message;
+      return out as In<Fields>;
+    }
+    throw new ProtocolViolation(`${handler.api.name} failed and its response has no top-level error code: ${String(err)}`);
+  }
+}
+
+export function encodeFrame<F extends Fields>(schema: MessageSchema<F>, version: number, correlationId: number, body: In<F>): Buffer {
+  const w = new Writer(256);
+  const at = w.reserveInt32();
+  writeResponseHeader(w, correlationId, responseHeaderVersion(schema.apiKey, isFlexible(schema, version)));
+  encodeMessage(schema, version, body, w);
+  w.patchInt32(at, w.length - 4);
+  return w.toBuffer();
+}

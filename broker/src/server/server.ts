@@ -1,0 +1,64 @@
+/** The Kafka listener: accepts connections and hands frames to the dispatcher. */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'winston';
+import { Connection } from './connection.js';
+import type { Dispatcher } from './dispatcher.js';
+
+export interface KafkaServerOptions {
+  host: string;
+  port: number;
+  /** socket.request.max.bytes (default 100 MiB). */
+  maxRequestBytes: number;
+  /** Requests in flight per connection before reading pauses. */
+  maxInFlightPerConnection: number;
+}
+
+export class KafkaServer {
+  private server: Server | undefined;
+  private readonly connections = new Map<number, Connection>();
+  private nextId = 1;
+
+  constructor(
+    private readonly opts: KafkaServerOptions,
+    private readonly dispatcher: Dispatcher,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  async start(): Promise<number> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : this.opts.port;
+  }
+
+  private accept(socket: Socket): void {
+    const id = this.nextId++;
+    const clientHost = socket.remoteAddress ?? 'unknown';
+    const conn = new Connection(socket, {
+      id,
+      maxFrameBytes: this.opts.maxRequestBytes,
+      maxInFlight: this.opts.maxInFlightPerConnection,
+      dispatch: (frame) => this.dispatcher.dispatch(frame, { id, clientHost }),
+      onError: (connectionId, err) => this.log.warn('connection error', { connectionId, clientHost, error: err.message }),
+      onClose: (connectionId) => this.connections.delete(connectionId),
+    });
+    this.connections.set(id, conn);
+  }
+
+  /** Stops accepting and closes every connection. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const c of this.connections.values()) c.close();
+    this.connections.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
