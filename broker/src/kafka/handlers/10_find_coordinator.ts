@@ -1,0 +1,30 @@
+/**
+ * FindCoordinator: v0-5 (batched coordinatorKeys from v4). Standalone: this node coordinates
+ * every group. Transaction coordinators do not exist yet.
+ */
+import { ErrorCode } from '../../protocol/errors.js';
+import { FindCoordinator } from '../../protocol/messages/10_find_coordinator.js';
+import { defineHandler } from '../handler.js';
+import type { BrokerContext } from '../context.js';
+
+const GROUP = 0;
+const TRANSACTION = 1;
+
+function lookup(key: string, keyType: number, broker: BrokerContext) {
+  const none = { nodeId: -1, host: '', port: -1 };
+  if (keyType === GROUP) {
+    const n = broker.node;
+    return { ...none, nodeId: n.nodeId, host: n.host, port: n.port, errorCode: ErrorCode.NONE, errorMessage: null };
+  }
+  if (keyType === TRANSACTION) {
+    return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: `no transaction coordinator for ${key}: transactions are not supported yet` };
+  }
+  return { ...none, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown coordinator key type ${keyType}` };
+}
+
+export default defineHandler(FindCoordinator, { min: 0, max: 5 }, (req, ctx, broker) => {
+  if (ctx.apiVersion >= 4) {
+    return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map((key) => ({ key, ...lookup(key, req.keyType, broker) })) };
+  }
+  return { throttleTimeMs: 0, ...lookup(req.key, req.keyType, broker) };
+});
