@@ -1,0 +1,81 @@
+/** Reading objects piecewise: the tail (footer + index) and runs of blocks, by ranged GETs. */
+import type { ObjectStore } from '../object-store/object-store.js';
+import { ObjectNotFoundError } from '../object-store/object-store.js';
+import type { Footer, IndexEntry, StoredRecord } from './format.js';
+import { decodeBlock, decodeFooter, decodeIndex } from './format.js';
+
+/** One GET of this many tail bytes usually covers footer + index (about 1300 index entries). */
+export const TAIL_READ_BYTES = 64 * 1024;
+
+export interface ObjectIndex {
+  readonly key: string;
+  readonly size: number;
+  readonly footer: Footer;
+  readonly entries: readonly IndexEntry[];
+}
+
+export async function readObjectIndex(store: ObjectStore, key: string, knownSize?: number): Promise<ObjectIndex> {
+  let size = knownSize;
+  if (size === undefined) {
+    const info = await store.head(key);
+    if (info === undefined) throw new ObjectNotFoundError(key);
+    size = info.size;
+  }
+  const tailStart = Math.max(0, size - TAIL_READ_BYTES);
+  const tail = await store.get(key, { start: tailStart, end: size });
+  const footer = decodeFooter(tail, size, key);
+  let indexBuf: Buffer;
+  if (footer.indexPosition >= tailStart) {
+    const at = footer.indexPosition - tailStart;
+    indexBuf = tail.subarray(at, at + footer.indexLength);
+  } else {
+    indexBuf = await store.get(key, { start: footer.indexPosition, end: footer.indexPosition + footer.indexLength });
+  }
+  const entries = decodeIndex(indexBuf, footer, key);
+  return { key, size, footer, entries };
+}
+
+/** Index entries of one stream overlapping [start, end), in order. */
+export function entriesFor(entries: readonly IndexEntry[], streamId: number, start: number, end: number): IndexEntry[] {
+  return entries.filter((e) => e.streamId === streamId && e.endOffset > start && e.startOffset < end);
+}
+
+/**
+ * Fetches a run of blocks that are adjacent in the object with one ranged GET. Each returned block
+ * is copied out of the response so that caching one block does not pin the others' memory.
+ */
+export async function readBlockRun(
+  store: ObjectStore,
+  key: string,
+  run: readonly IndexEntry[],
+): Promise<{ entry: IndexEntry; raw: Buffer; records: StoredRecord[] }[]> {
+  if (run.length === 0) return [];
+  const start = run[0]!.position;
+  const last = run[run.length - 1]!;
+  const end = last.position + last.size;
+  const body = await store.get(key, { start, end });
+  if (body.length !== end - start) throw new Error(`short read of ${key} [${start}, ${end}): got ${body.length} bytes`);
+  return run.map((entry) => {
+    const raw = run.length === 1 ? body : Buffer.from(body.subarray(entry.position - start, entry.position - start + entry.size));
+    return { entry, raw, records: decodeBlock(raw, entry, key) };
+  });
+}
+
+/** Splits entries into runs that are contiguous in the object (one GET each). */
+export function contiguousRuns(entries: readonly IndexEntry[], maxRunBytes = Infinity): IndexEntry[][] {
+  const runs: IndexEntry[][] = [];
+  let cur: IndexEntry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const prev = cur[cur.length - 1];
+    if (prev !== undefined && (prev.position + prev.size !== e.position || bytes + e.size > maxRunBytes)) {
+      runs.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(e);
+    bytes += e.size;
+  }
+  if (cur.length > 0) runs.push(cur);
+  return runs;
+}
