@@ -117,6 +117,7 @@ export class GroupCoordinator {
   private closed = false;
   private retentionTimer: CancelTimer | undefined;
   private snapshotTimer: CancelTimer | undefined;
+  private expiring: Promise<void> | undefined;
 
   private constructor(
     private readonly store: GroupStore,
@@ -948,14 +949,19 @@ export class GroupCoordinator {
     }
   }
 
+  // Periodic work is rescheduled when it starts (a fixed period), and skipped while the previous
+  // run is still going.
   private scheduleRetentionCheck(): void {
     const every = this.config.offsetsRetentionCheckIntervalMs;
     if (every <= 0 || this.closed) return;
     this.retentionTimer = this.timers.schedule(every, () => {
-      this.retentionTimer = undefined;
-      this.expireOffsets()
+      this.scheduleRetentionCheck();
+      if (this.expiring) return;
+      this.expiring = this.expireOffsets()
         .catch((e: unknown) => this.log('warn', 'offset expiry failed', { error: String(e) }))
-        .finally(() => this.scheduleRetentionCheck());
+        .finally(() => {
+          this.expiring = undefined;
+        });
     });
   }
 
@@ -963,11 +969,9 @@ export class GroupCoordinator {
     const every = this.config.snapshotIntervalMs;
     if (every <= 0 || this.closed) return;
     this.snapshotTimer = this.timers.schedule(every, () => {
-      this.snapshotTimer = undefined;
-      const run = this.store.dirty ? this.store.snapshot() : Promise.resolve();
-      run
-        .catch((e: unknown) => this.log('warn', 'group coordinator snapshot failed', { error: String(e) }))
-        .finally(() => this.scheduleSnapshot());
+      this.scheduleSnapshot();
+      if (!this.store.dirty) return;
+      this.store.snapshot().catch((e: unknown) => this.log('warn', 'group coordinator snapshot failed', { error: String(e) }));
     });
   }
 
@@ -1066,6 +1070,7 @@ export class GroupCoordinator {
         g.invokeSync(m, syncError(ErrorCode.NOT_COORDINATOR));
       }
     }
+    await this.expiring;
     await this.store.close({ snapshot: true });
   }
 }
