@@ -1,0 +1,98 @@
+/**
+ * Metadata log records and snapshot shape. Everything read back from the object store is validated
+ * with these schemas: a malformed record stops the load with a clear error instead of silently
+ * building a wrong state.
+ */
+import { z } from 'zod';
+
+const id = z.number().int().nonnegative();
+const offset = z.number().int().nonnegative();
+
+export const rangeSchema = z.object({
+  /** Stream id. */
+  s: id,
+  start: offset,
+  end: offset,
+  bytes: z.number().int().nonnegative(),
+  /** Latest append time in the range (retention by time). */
+  ts: z.number().int().nonnegative(),
+});
+export type RangeRecord = z.infer<typeof rangeSchema>;
+
+export const newObjectSchema = z.object({
+  id,
+  key: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  kind: z.enum(['wal', 'stream']),
+  ranges: z.array(rangeSchema),
+});
+export type NewObject = z.infer<typeof newObjectSchema>;
+
+export const recordSchema = z.discriminatedUnion('t', [
+  /** A client took over the metadata log (fences the previous writer). */
+  z.object({ t: z.literal('open'), node: id, writer: z.string() }),
+  /** Result of startup WAL recovery: replayed WAL objects and the new per-node WAL positions. */
+  z.object({
+    t: z.literal('recover'),
+    node: id,
+    writerEpoch: id,
+    walStartSeq: id,
+    committed: z.array(z.object({ node: id, seq: id })),
+    objects: z.array(z.object({ node: id, seq: id, object: newObjectSchema })),
+  }),
+  z.object({ t: z.literal('createStream'), id }),
+  z.object({ t: z.literal('openStream'), id, epoch: id }),
+  z.object({ t: z.literal('deleteStream'), id }),
+  z.object({ t: z.literal('trim'), id, startOffset: offset }),
+  /** A WAL object is durable: its ranges extend the streams. */
+  z.object({ t: z.literal('commitWal'), node: id, seq: id, object: newObjectSchema }),
+  /** Compaction: `add` objects replace every range held by the `remove` objects, atomically. */
+  z.object({ t: z.literal('compact'), remove: z.array(id), add: z.array(newObjectSchema) }),
+  /** KV changes; pairs rather than a JSON object so that any key (even '__proto__') is plain data. */
+  z.object({ t: z.literal('kv'), put: z.array(z.tuple([z.string(), z.string()])), del: z.array(z.string()) }),
+  /** Released objects that were physically deleted. */
+  z.object({ t: z.literal('deleted'), ids: z.array(id) }),
+]);
+export type MetaRecord = z.infer<typeof recordSchema>;
+
+export const logBodySchema = z.object({
+  seq: id,
+  writer: z.string(),
+  ts: z.number().int().nonnegative(),
+  records: z.array(recordSchema),
+});
+export type LogBody = z.infer<typeof logBodySchema>;
+
+export const snapshotStateSchema = z.object({
+  nextStreamId: id,
+  nextObjectId: id,
+  streams: z.array(
+    z.object({
+      id,
+      epoch: id,
+      startOffset: offset,
+      nextOffset: offset,
+      ranges: z.array(z.object({ objectId: id, start: offset, end: offset, bytes: z.number().int().nonnegative(), ts: z.number().int().nonnegative() })),
+    }),
+  ),
+  objects: z.array(
+    z.object({
+      id,
+      key: z.string(),
+      size: z.number().int().nonnegative(),
+      kind: z.enum(['wal', 'stream']),
+      releasedAtMs: z.number().int().nonnegative().nullable(),
+    }),
+  ),
+  kv: z.array(z.tuple([z.string(), z.string()])),
+  nodes: z.array(z.object({ node: id, writerEpoch: z.number().int(), walStartSeq: id, committedSeq: id })),
+  openSeqs: z.array(id),
+});
+export type SnapshotState = z.infer<typeof snapshotStateSchema>;
+
+export const snapshotBodySchema = z.object({
+  seq: id,
+  writer: z.string(),
+  ts: z.number().int().nonnegative(),
+  state: snapshotStateSchema,
+});

@@ -1,0 +1,664 @@
+/**
+ * The S3Stream client: recovery at open, the append path (offsets -> WAL -> LogCache -> lazy
+ * metadata commit) and the read path (LogCache for the tail, BlockCache + ranged GETs for older
+ * data).
+ *
+ * Open sequence (what makes an acked append survive kill -9):
+ *   1. load metadata: latest snapshot + later log objects;
+ *   2. write an 'open' record: from now on the previous owner's metadata writes and WAL acks fail;
+ *   3. list the WAL after each node's committed seq and apply the objects found (their appends may
+ *      have been acked before the previous owner died, while their commit was still batched);
+ *   4. start this node's WAL a safe distance after anything listed.
+ */
+import { z } from 'zod';
+import type {
+  AppendResult,
+  FetchedBatch,
+  KvStore,
+  StorageStats,
+  Stream,
+  StreamClient,
+  StreamClientOptions,
+  StreamInfo,
+} from './api.js';
+import { MetadataFencedError, OffsetOutOfRangeError, StreamClosedError, StreamFencedError } from './api.js';
+import type { ObjectStore } from './object-store/object-store.js';
+import { ObjectNotFoundError } from './object-store/object-store.js';
+import type { RetryPolicy } from './object-store/instrumented.js';
+import { InstrumentedObjectStore } from './object-store/instrumented.js';
+import type { StoredRecord } from './object/format.js';
+import { rangesOf } from './object/format.js';
+import { BlockCache, IndexCache } from './cache/block-cache.js';
+import { LogCache } from './cache/log-cache.js';
+import { MetadataLog } from './metadata/metadata-log.js';
+import type { StreamMeta } from './metadata/state.js';
+import type { DurableFlush } from './wal/wal.js';
+import { WriteAheadLog } from './wal/wal.js';
+import { recoverWal } from './wal/recovery.js';
+import { CompactionManager } from './compaction/manager.js';
+import { liveBytes, startForRetainBytes, startForRetainSince } from './compaction/retention.js';
+import type { Timers } from './util/async.js';
+
+const MiB = 1024 * 1024;
+
+/**
+ * Seqs skipped after a takeover: a fenced writer may still finish a few in-flight WAL uploads
+ * (at most its in-flight limit) after we listed; they must not collide with our first objects.
+ */
+const WAL_SEQ_GAP = 1000;
+/** Readahead grows up to this on sustained sequential reads (bounded by a quarter of the BlockCache too). */
+const MAX_READAHEAD_BYTES = 32 * MiB;
+
+/** Tuning not (yet) part of the public options; tests use it to make things small and fast. */
+export interface InternalOptions {
+  timers?: Timers;
+  /** WAL commits wait up to this long to share one metadata PUT (default 2000 ms). */
+  metadataCommitDelayMs?: number;
+  /** Compaction output object size (default 16 MiB). */
+  compactionTargetObjectBytes?: number;
+  /** Stream objects below this are merged (default target / 2). */
+  compactionSmallObjectBytes?: number;
+  /** WAL bytes one split round reads (default 256 MiB). */
+  compactionMaxWalBytesPerRound?: number;
+  walMaxInflight?: number;
+  storeRetry?: Partial<RetryPolicy>;
+  /** Sweep orphan objects after open (default true). */
+  sweepOrphans?: boolean;
+}
+
+const positive = z.number().int().positive();
+const nonNegative = z.number().int().nonnegative();
+const optionsSchema = z.object({
+  nodeId: z.number().int().nonnegative().max(2 ** 31 - 1),
+  walFlushIntervalMs: positive.optional(),
+  walFlushBytes: positive.optional(),
+  walMaxUnflushedBytes: positive.optional(),
+  logCacheBytes: nonNegative.optional(),
+  blockCacheBytes: positive.optional(),
+  objectBlockBytes: positive.max(64 * MiB).optional(),
+  compactionIntervalMs: nonNegative.optional(),
+  metadataSnapshotEvery: positive.optional(),
+  objectDeleteGraceMs: nonNegative.optional(),
+});
+
+type Log = NonNullable<StreamClientOptions['log']>;
+
+interface Config {
+  nodeId: number;
+  walFlushIntervalMs: number;
+  walFlushBytes: number;
+  walMaxUnflushedBytes: number;
+  logCacheBytes: number;
+  blockCacheBytes: number;
+  objectBlockBytes: number;
+  compactionIntervalMs: number;
+  metadataSnapshotEvery: number;
+  objectDeleteGraceMs: number;
+  now: () => number;
+  log: Log | undefined;
+}
+
+function config(options: StreamClientOptions): Config {
+  const parsed = optionsSchema.safeParse({
+    nodeId: options.nodeId,
+    walFlushIntervalMs: options.walFlushIntervalMs,
+    walFlushBytes: options.walFlushBytes,
+    walMaxUnflushedBytes: options.walMaxUnflushedBytes,
+    logCacheBytes: options.logCacheBytes,
+    blockCacheBytes: options.blockCacheBytes,
+    objectBlockBytes: options.objectBlockBytes,
+    compactionIntervalMs: options.compactionIntervalMs,
+    metadataSnapshotEvery: options.metadataSnapshotEvery,
+    objectDeleteGraceMs: options.objectDeleteGraceMs,
+  });
+  if (!parsed.success) {
+    throw new Error(`invalid S3Stream options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const o = parsed.data;
+  return {
+    nodeId: o.nodeId,
+    walFlushIntervalMs: o.walFlushIntervalMs ?? 250,
+    walFlushBytes: o.walFlushBytes ?? 8 * MiB,
+    walMaxUnflushedBytes: o.walMaxUnflushedBytes ?? 256 * MiB,
+    logCacheBytes: o.logCacheBytes ?? 256 * MiB,
+    blockCacheBytes: o.blockCacheBytes ?? 128 * MiB,
+    objectBlockBytes: o.objectBlockBytes ?? 512 * 1024,
+    compactionIntervalMs: o.compactionIntervalMs ?? 60_000,
+    metadataSnapshotEvery: o.metadataSnapshotEvery ?? 1000,
+    objectDeleteGraceMs: o.objectDeleteGraceMs ?? 60_000,
+    now: options.now ?? Date.now,
+    log: options.log,
+  };
+}
+
+interface Waiter {
+  readonly offset: number;
+  readonly resolve: () => void;
+}
+
+/** Per-stream state shared by every handle of the stream in this process. */
+class StreamRuntime {
+  nextOffset: number;
+  confirmOffset: number;
+  deleted = false;
+  waiters: Waiter[] = [];
+  /** Sequential-read detection for readahead. */
+  readExpected = -1;
+  readahead: number;
+
+  constructor(
+    readonly id: number,
+    offset: number,
+    initialReadahead: number,
+  ) {
+    this.nextOffset = offset;
+    this.confirmOffset = offset;
+    this.readahead = initialReadahead;
+  }
+
+  confirm(offset: number): void {
+    if (offset <= this.confirmOffset) return;
+    this.confirmOffset = offset;
+    if (this.waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (offset > w.offset) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  wakeAll(): void {
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+}
+
+class S3Stream implements Stream {
+  private closed = false;
+  private lastDurable: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: S3StreamClient,
+    private readonly rt: StreamRuntime,
+    readonly epoch: number,
+  ) {}
+
+  get id(): number {
+    return this.rt.id;
+  }
+
+  startOffset(): number {
+    return this.client.meta(this.rt.id)?.startOffset ?? this.rt.confirmOffset;
+  }
+  nextOffset(): number {
+    return this.rt.nextOffset;
+  }
+  confirmOffset(): number {
+    return this.rt.confirmOffset;
+  }
+
+  private checkWritable(): void {
+    if (this.closed) throw new StreamClosedError(`stream ${this.id} (epoch ${this.epoch}) is closed; open it again to write`);
+    if (this.rt.deleted) throw new StreamClosedError(`stream ${this.id} was deleted`);
+    this.client.checkUsable();
+    const current = this.client.meta(this.id)?.epoch;
+    if (current !== this.epoch) {
+      throw new StreamFencedError(`stream ${this.id} was opened with epoch ${current}; this handle has epoch ${this.epoch} and may no longer write`);
+    }
+  }
+
+  append(payload: Buffer, count: number): AppendResult {
+    this.checkWritable();
+    if (!Buffer.isBuffer(payload)) throw new TypeError('append payload must be a Buffer');
+    if (!Number.isInteger(count) || count < 1 || count > 0xffff_ffff) throw new RangeError(`append count must be a positive 32-bit integer, got ${count}`);
+    const baseOffset = this.rt.nextOffset;
+    if (!Number.isSafeInteger(baseOffset + count)) throw new RangeError(`stream ${this.id} would overflow the offset space`);
+    this.rt.nextOffset = baseOffset + count;
+    // Copied: the caller may reuse its buffer, and a slice of a big request buffer must not pin
+    // the whole request in the caches.
+    const record: StoredRecord = { baseOffset, count, appendTimeMs: this.client.now(), payload: Buffer.from(payload) };
+    const durable = this.client.wal.append(this.id, record);
+    this.lastDurable = durable;
+    return { baseOffset, durable };
+  }
+
+  ready(): Promise<void> {
+    return this.client.wal.ready();
+  }
+
+  fetch(startOffset: number, endOffset: number, maxBytes: number): Promise<FetchedBatch[]> {
+    if (this.closed) return Promise.reject(new StreamClosedError(`stream ${this.id} (epoch ${this.epoch}) is closed`));
+    return this.client.fetch(this.rt, startOffset, endOffset, maxBytes);
+  }
+
+  waitForData(offset: number, signal: AbortSignal): Promise<void> {
+    if (this.rt.confirmOffset > offset || signal.aborted || this.rt.deleted || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onAbort = (): void => {
+        this.rt.waiters = this.rt.waiters.filter((w) => w !== waiter);
+        resolve();
+      };
+      const waiter: Waiter = {
+        offset,
+        resolve: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      this.rt.waiters.push(waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async trim(newStartOffset: number): Promise<void> {
+    this.checkWritable();
+    const start = this.startOffset();
+    if (newStartOffset <= start) return;
+    if (!Number.isSafeInteger(newStartOffset) || newStartOffset > this.rt.confirmOffset) {
+      throw new OffsetOutOfRangeError(
+        `cannot trim stream ${this.id} to ${newStartOffset}: beyond its confirmed offset ${this.rt.confirmOffset}`,
+        start,
+        this.rt.confirmOffset,
+      );
+    }
+    await this.client.metadata.append([{ t: 'trim', id: this.id, startOffset: newStartOffset }]);
+  }
+
+  async retainSince(appendedBeforeMs: number): Promise<number> {
+    const s = this.client.meta(this.id);
+    if (s === undefined) throw new StreamClosedError(`stream ${this.id} was deleted`);
+    const target = startForRetainSince(s, appendedBeforeMs, this.rt.confirmOffset);
+    if (target > s.startOffset) await this.trim(target);
+    return this.startOffset();
+  }
+
+  async retainBytes(maxBytes: number): Promise<number> {
+    const s = this.client.meta(this.id);
+    if (s === undefined) throw new StreamClosedError(`stream ${this.id} was deleted`);
+    const target = startForRetainBytes(s, maxBytes, this.rt.confirmOffset);
+    if (target > s.startOffset) await this.trim(target);
+    return this.startOffset();
+  }
+
+  sizeBytes(): number {
+    const s = this.client.meta(this.id);
+    return s === undefined ? 0 : liveBytes(s);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.lastDurable !== undefined) {
+      await this.client.wal.flush();
+      await this.lastDurable;
+    }
+  }
+}
+
+class Kv implements KvStore {
+  constructor(private readonly client: S3StreamClient) {}
+
+  get(key: string): Buffer | undefined {
+    const v = this.client.metadata.spec.kv.get(key);
+    return v === undefined ? undefined : Buffer.from(v);
+  }
+
+  list(prefix: string): string[] {
+    const out: string[] = [];
+    for (const k of this.client.metadata.spec.kv.keys()) if (k.startsWith(prefix)) out.push(k);
+    return out.sort();
+  }
+
+  async put(key: string, value: Buffer): Promise<void> {
+    if (typeof key !== 'string' || key.length === 0) throw new TypeError('kv key must be a non-empty string');
+    if (!Buffer.isBuffer(value)) throw new TypeError('kv value must be a Buffer');
+    this.client.checkUsable();
+    await this.client.metadata.append([{ t: 'kv', put: [[key, value.toString('base64')]], del: [] }]);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.client.checkUsable();
+    await this.client.metadata.append([{ t: 'kv', put: [], del: [key] }]);
+  }
+}
+
+class S3StreamClient implements StreamClient {
+  readonly kv: KvStore;
+  readonly wal: WriteAheadLog;
+  readonly logCache: LogCache;
+  readonly blockCache: BlockCache;
+  readonly indexCache: IndexCache;
+  readonly compaction: CompactionManager;
+  readonly now: () => number;
+  private readonly runtimes = new Map<number, StreamRuntime>();
+  private closing: Promise<void> | undefined;
+  private closed = false;
+  private readonly maxReadahead: number;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly store: InstrumentedObjectStore,
+    readonly metadata: MetadataLog,
+    writerEpoch: number,
+    walStartSeq: number,
+    internal: InternalOptions,
+  ) {
+    this.now = cfg.now;
+    this.kv = new Kv(this);
+    this.logCache = new LogCache(cfg.logCacheBytes);
+    this.blockCache = new BlockCache(store, cfg.blockCacheBytes);
+    this.indexCache = new IndexCache(store, Math.max(MiB, Math.floor(cfg.blockCacheBytes / 8)));
+    this.maxReadahead = Math.max(cfg.objectBlockBytes, Math.min(MAX_READAHEAD_BYTES, Math.floor(cfg.blockCacheBytes / 4)));
+    this.wal = new WriteAheadLog({
+      store,
+      nodeId: cfg.nodeId,
+      writerEpoch,
+      startSeq: walStartSeq,
+      flushIntervalMs: cfg.walFlushIntervalMs,
+      flushBytes: cfg.walFlushBytes,
+      maxUnflushedBytes: cfg.walMaxUnflushedBytes,
+      blockBytes: cfg.objectBlockBytes,
+      ...(internal.walMaxInflight !== undefined ? { maxInflight: internal.walMaxInflight } : {}),
+      checkNotFenced: () => metadata.checkNotFenced(),
+      onDurable: (f) => this.onDurable(f),
+      ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
+      log: cfg.log,
+    });
+    const target = internal.compactionTargetObjectBytes ?? 16 * MiB;
+    this.compaction = new CompactionManager({
+      store,
+      metadata,
+      indexCache: this.indexCache,
+      blockCache: this.blockCache,
+      blockBytes: cfg.objectBlockBytes,
+      planner: {
+        targetObjectBytes: target,
+        smallObjectBytes: internal.compactionSmallObjectBytes ?? Math.floor(target / 2),
+        maxWalBytesPerRound: internal.compactionMaxWalBytesPerRound ?? 256 * MiB,
+      },
+      intervalMs: cfg.compactionIntervalMs,
+      graceMs: cfg.objectDeleteGraceMs,
+      now: cfg.now,
+      log: cfg.log,
+    });
+    this.compaction.start(internal.sweepOrphans ?? true);
+  }
+
+  meta(id: number): StreamMeta | undefined {
+    return this.metadata.spec.streams.get(id);
+  }
+
+  checkUsable(): void {
+    if (this.closed || this.closing !== undefined) throw new StreamClosedError('the stream client is closed');
+    if (this.metadata.isFenced()) {
+      throw new MetadataFencedError('this stream client was fenced: another client opened the same object store; stop this process');
+    }
+  }
+
+  private runtime(s: StreamMeta): StreamRuntime {
+    let rt = this.runtimes.get(s.id);
+    if (rt === undefined) {
+      rt = new StreamRuntime(s.id, s.nextOffset, this.cfg.objectBlockBytes);
+      this.runtimes.set(s.id, rt);
+    }
+    return rt;
+  }
+
+  private onDurable(f: DurableFlush): void {
+    const ranges = rangesOf(f.index);
+    const id = this.metadata.spec.nextObjectId++;
+    // Spec state first: once confirmOffset moves, reads may need the ranges (the LogCache can
+    // evict). The metadata PUT itself is batched.
+    void this.metadata
+      .append(
+        [
+          {
+            t: 'commitWal',
+            node: this.cfg.nodeId,
+            seq: f.seq,
+            object: {
+              id,
+              key: f.key,
+              size: f.size,
+              kind: 'wal',
+              ranges: ranges.map((r) => ({ s: r.streamId, start: r.startOffset, end: r.endOffset, bytes: r.bytes, ts: r.maxAppendTimeMs })),
+            },
+          },
+        ],
+        true,
+      )
+      .catch(() => undefined);
+    for (const [sid, recs] of f.records) {
+      const rt = this.runtimes.get(sid);
+      if (rt === undefined || rt.deleted) continue;
+      this.logCache.put(sid, recs);
+    }
+    for (const r of ranges) this.runtimes.get(r.streamId)?.confirm(r.endOffset);
+  }
+
+  async createStream(): Promise<Stream> {
+    this.checkUsable();
+    const id = this.metadata.spec.nextStreamId;
+    await this.metadata.append([{ t: 'createStream', id }]);
+    const s = this.meta(id);
+    if (s === undefined) throw new Error(`stream ${id} vanished right after creation`);
+    return new S3Stream(this, this.runtime(s), s.epoch);
+  }
+
+  async openStream(streamId: number): Promise<Stream> {
+    this.checkUsable();
+    const s = this.meta(streamId);
+    if (s === undefined) throw new Error(`cannot open stream ${streamId}: it does not exist (deleted or never created)`);
+    const epoch = s.epoch + 1;
+    // Applied to the speculative state now: handles with older epochs are fenced immediately.
+    await this.metadata.append([{ t: 'openStream', id: streamId, epoch }]);
+    return new S3Stream(this, this.runtime(s), epoch);
+  }
+
+  async deleteStream(streamId: number): Promise<void> {
+    this.checkUsable();
+    if (this.meta(streamId) === undefined) return;
+    const rt = this.runtimes.get(streamId);
+    if (rt !== undefined) {
+      rt.deleted = true;
+      rt.wakeAll();
+      this.runtimes.delete(streamId);
+    }
+    this.logCache.drop(streamId);
+    await this.metadata.append([{ t: 'deleteStream', id: streamId }]);
+  }
+
+  listStreams(): StreamInfo[] {
+    return [...this.metadata.spec.streams.values()]
+      .map((s) => ({ id: s.id, epoch: s.epoch, startOffset: s.startOffset, nextOffset: this.runtimes.get(s.id)?.nextOffset ?? s.nextOffset }))
+      .sort((a, b) => a.id - b.id);
+  }
+
+  async fetch(rt: StreamRuntime, startOffset: number, endOffset: number, maxBytes: number): Promise<FetchedBatch[]> {
+    const s = this.meta(rt.id);
+    const so = s?.startOffset ?? rt.confirmOffset;
+    const co = rt.confirmOffset;
+    if (rt.deleted || s === undefined) throw new StreamClosedError(`stream ${rt.id} was deleted`);
+    if (!Number.isSafeInteger(startOffset) || startOffset < so || startOffset > co) {
+      throw new OffsetOutOfRangeError(`offset ${startOffset} is outside stream ${rt.id}'s range [${so}, ${co}]`, so, co);
+    }
+    const end = Math.min(endOffset, co);
+    const out: FetchedBatch[] = [];
+    if (startOffset >= end) return out;
+    let bytes = 0;
+    let pos = startOffset;
+    let full = false;
+    const visit = (r: StoredRecord): boolean => {
+      if (r.baseOffset + r.count <= pos) return true;
+      if (out.length > 0 && bytes + r.payload.length > maxBytes) {
+        full = true;
+        return false;
+      }
+      out.push({ baseOffset: r.baseOffset, count: r.count, payload: r.payload });
+      bytes += r.payload.length;
+      pos = r.baseOffset + r.count;
+      if (bytes >= maxBytes) full = true;
+      return !full;
+    };
+
+    const sequential = startOffset === rt.readExpected;
+    rt.readahead = sequential ? Math.min(this.maxReadahead, rt.readahead * 2) : this.cfg.objectBlockBytes;
+    for (let attempts = 0; pos < end && !full; ) {
+      const before = pos;
+      const cached = this.logCache.firstOffset(rt.id);
+      if (cached !== undefined && pos >= cached) {
+        if (this.logCache.read(rt.id, pos, end, visit) === undefined) continue; // evicted meanwhile
+        if (pos === before) break;
+        continue;
+      }
+      const limit = cached === undefined ? end : Math.min(end, cached);
+      try {
+        await this.readObjects(rt, pos, limit, visit, () => full);
+      } catch (err) {
+        // A compaction may have replaced and deleted an object we resolved: resolve again.
+        if (err instanceof ObjectNotFoundError && attempts++ < 3) continue;
+        throw err;
+      }
+      if (pos === before) {
+        // Nothing stored in [pos, limit): a gap (lost WAL object); skip to the cache if it is after.
+        if (cached !== undefined && cached > pos && cached < end) pos = cached;
+        else break;
+      }
+    }
+    rt.readExpected = pos;
+    return out;
+  }
+
+  private async readObjects(
+    rt: StreamRuntime,
+    from: number,
+    limit: number,
+    visit: (r: StoredRecord) => boolean,
+    isFull: () => boolean,
+  ): Promise<void> {
+    const s = this.meta(rt.id);
+    if (s === undefined) return;
+    const ranges = s.ranges;
+    // First range ending after `from`.
+    let lo = 0;
+    let hi = ranges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ranges[mid]!.end <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let ri = lo; ri < ranges.length && !isFull(); ri++) {
+      const range = ranges[ri]!;
+      if (range.start >= limit) break;
+      const obj = this.metadata.spec.objects.get(range.objectId);
+      if (obj === undefined) throw new ObjectNotFoundError(`object ${range.objectId}`);
+      const index = await this.indexCache.get(obj);
+      const lower = Math.max(from, range.start);
+      const entries = index.entries.filter((e) => e.streamId === rt.id && e.endOffset > lower && e.startOffset < range.end);
+      for (let i = 0; i < entries.length; i++) {
+        if (entries[i]!.startOffset >= limit) return;
+        const records = await this.blockCache.block(obj, entries, i, rt.readahead);
+        for (const r of records) {
+          if (r.baseOffset < range.start || r.baseOffset >= range.end) continue;
+          if (r.baseOffset >= limit) return;
+          if (!visit(r)) return;
+        }
+      }
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.wal.flush();
+  }
+
+  async compactNow(): Promise<void> {
+    this.checkUsable();
+    await this.metadata.flush();
+    await this.compaction.runNow();
+  }
+
+  stats(): StorageStats {
+    const c = this.store.counters();
+    let streamObjects = 0;
+    let walObjectsLive = 0;
+    for (const o of this.metadata.spec.objects.values()) {
+      if (o.releasedAtMs !== undefined) continue;
+      if (o.kind === 'stream') streamObjects++;
+      else walObjectsLive++;
+    }
+    return {
+      objectStoreRequests: c.requests,
+      bytesUploaded: c.bytesUploaded,
+      bytesDownloaded: c.bytesDownloaded,
+      walObjectsWritten: this.wal.objectsWritten,
+      walUnflushedBytes: this.wal.unflushedBytes,
+      logCacheBytes: this.logCache.bytes,
+      blockCacheBytes: this.blockCache.bytes,
+      blockCacheHits: this.blockCache.hits,
+      blockCacheMisses: this.blockCache.misses,
+      streamObjects,
+      walObjectsLive,
+      metadataRecords: this.metadata.stats().recordsWritten,
+    };
+  }
+
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      this.closing = (async () => {
+        try {
+          await this.compaction.stop();
+          if (!this.metadata.isFenced()) await this.wal.close();
+          await this.metadata.close();
+        } finally {
+          this.closed = true;
+          for (const rt of this.runtimes.values()) rt.wakeAll();
+        }
+      })();
+    }
+    return this.closing;
+  }
+}
+
+function instrument(store: ObjectStore, cfg: Config, internal: InternalOptions): InstrumentedObjectStore {
+  if (store instanceof InstrumentedObjectStore) return store;
+  return new InstrumentedObjectStore(store, { ...(internal.storeRetry !== undefined ? { retry: internal.storeRetry } : {}), log: cfg.log });
+}
+
+/**
+ * Opens the client on a store, recovering every stream, every durable append (including those only
+ * in WAL objects not yet committed to metadata), the KV space and trims. The caller keeps ownership
+ * of the store (close() does not close it).
+ */
+export async function openStreamClient(options: StreamClientOptions, internal: InternalOptions = {}): Promise<StreamClient> {
+  const cfg = config(options);
+  const store = instrument(options.store, cfg, internal);
+  const metadata = await MetadataLog.load({
+    store,
+    now: cfg.now,
+    snapshotEvery: cfg.metadataSnapshotEvery,
+    commitDelayMs: internal.metadataCommitDelayMs ?? 2000,
+    log: cfg.log,
+    ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
+  });
+  const writerEpoch = await metadata.append([{ t: 'open', node: cfg.nodeId, writer: metadata.writerId }]);
+  const recovered = await recoverWal(store, metadata.spec, cfg.nodeId, cfg.log);
+  const mine = metadata.spec.nodes.get(cfg.nodeId);
+  const walStartSeq = Math.max(recovered.maxSeqForNode, mine?.committedSeq ?? 0, mine?.walStartSeq ?? 0) + WAL_SEQ_GAP;
+  await metadata.append([
+    {
+      t: 'recover',
+      node: cfg.nodeId,
+      writerEpoch,
+      walStartSeq,
+      committed: recovered.committed,
+      objects: recovered.objects,
+    },
+  ]);
+  if (recovered.objects.length > 0) {
+    cfg.log?.('info', 'recovered WAL objects not yet committed to metadata', {
+      objects: recovered.objects.length,
+      first: recovered.objects[0]!.object.key,
+    });
+  }
+  return new S3StreamClient(cfg, store, metadata, writerEpoch, walStartSeq, internal);
+}

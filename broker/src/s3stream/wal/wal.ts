@@ -1,0 +1,272 @@
+/**
+ * Write-ahead log on the object store. Appends of all streams are buffered and flushed as ONE
+ * object `wal/<nodeId>/<seq>` per flush, every `flushIntervalMs` or as soon as `flushBytes` are
+ * buffered. Several uploads may be in flight, but flushes complete in seq order: a flush is acked
+ * (its appends' promises resolve, `onDurable` runs) only after every earlier flush was.
+ *
+ * A failed upload is retried until it succeeds; it is never dropped and never acked early. Before
+ * acking, `checkNotFenced` proves this process still owns the store (a writer that was taken over
+ * must not ack data the new owner may have missed). Objects are created with put-if-absent, so a
+ * stale writer cannot overwrite a WAL object either.
+ */
+import type { ObjectStore } from '../object-store/object-store.js';
+import type { IndexEntry, StoredRecord } from '../object/format.js';
+import { ObjectWriter, recordBytes } from '../object/format.js';
+import type { Deferred, Timers } from '../util/async.js';
+import { backoffMs, deferred, quiet, realTimers, sleep } from '../util/async.js';
+import { padSeq } from '../util/binary.js';
+import { MetadataFencedError } from '../api.js';
+
+export const WAL_PREFIX = 'wal/';
+
+export function walNodePrefix(nodeId: number): string {
+  return `${WAL_PREFIX}${nodeId}/`;
+}
+export function walKey(nodeId: number, seq: number): string {
+  return walNodePrefix(nodeId) + padSeq(seq);
+}
+export function parseWalKey(key: string): { node: number; seq: number } | undefined {
+  const m = /^wal\/(\d+)\/(\d{20})$/.exec(key);
+  return m === null ? undefined : { node: Number(m[1]), seq: Number(m[2]) };
+}
+
+export interface DurableFlush {
+  readonly seq: number;
+  readonly key: string;
+  readonly size: number;
+  readonly index: readonly IndexEntry[];
+  /** The flushed records by stream, in offset order (handed to the LogCache). */
+  readonly records: ReadonlyMap<number, readonly StoredRecord[]>;
+}
+
+export interface WalOptions {
+  store: ObjectStore;
+  nodeId: number;
+  /** Stamped into every object's footer; recovery accepts only the registered writer's objects. */
+  writerEpoch: number;
+  /** Seq of the first object this writer creates. */
+  startSeq: number;
+  flushIntervalMs: number;
+  flushBytes: number;
+  maxUnflushedBytes: number;
+  blockBytes: number;
+  /** Max flushes uploading or waiting to be acked (default 4). */
+  maxInflight?: number;
+  checkNotFenced: () => Promise<void>;
+  /** Called in seq order, before the flush's append promises resolve. */
+  onDurable: (flush: DurableFlush) => void;
+  timers?: Timers;
+  log?: ((level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void) | undefined;
+}
+
+interface Batch {
+  readonly records: Map<number, StoredRecord[]>;
+  bytes: number;
+  readonly done: Deferred<void>;
+}
+
+interface Flight {
+  readonly seq: number;
+  readonly batch: Batch;
+  uploaded: { size: number; index: IndexEntry[] } | undefined;
+}
+
+export class WriteAheadLog {
+  private open: Batch | undefined;
+  private readonly flights: Flight[] = [];
+  private nextSeq: number;
+  private timer: unknown;
+  private flushWanted = false;
+  private draining = false;
+  private failure: Error | undefined;
+  private unflushed = 0;
+  private written = 0;
+  private readyWaiters: (() => void)[] = [];
+  private readonly timers: Timers;
+  private readonly maxInflight: number;
+
+  constructor(private readonly opts: WalOptions) {
+    this.nextSeq = opts.startSeq;
+    this.timers = opts.timers ?? realTimers;
+    this.maxInflight = opts.maxInflight ?? 4;
+  }
+
+  get unflushedBytes(): number {
+    return this.unflushed;
+  }
+  get objectsWritten(): number {
+    return this.written;
+  }
+  /** Seq the next flush will use. */
+  get seq(): number {
+    return this.nextSeq;
+  }
+
+  /** Buffers a record; the promise resolves when the flush holding it is durable and acked. */
+  append(streamId: number, record: StoredRecord): Promise<void> {
+    if (this.failure !== undefined) return quiet(Promise.reject(this.failure));
+    if (this.open === undefined) {
+      this.open = { records: new Map(), bytes: 0, done: deferred<void>() };
+      quiet(this.open.done.promise);
+    }
+    const b = this.open;
+    let list = b.records.get(streamId);
+    if (list === undefined) b.records.set(streamId, (list = []));
+    list.push(record);
+    const size = recordBytes(record.payload.length);
+    b.bytes += size;
+    this.unflushed += size;
+    if (b.bytes >= this.opts.flushBytes) this.flushNow();
+    else if (this.timer === undefined) this.timer = this.timers.setTimeout(() => this.onTimer(), this.opts.flushIntervalMs);
+    return b.done.promise;
+  }
+
+  /** Resolves when unflushed bytes are below the bound. */
+  ready(): Promise<void> {
+    if (this.unflushed < this.opts.maxUnflushedBytes || this.failure !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** Flushes now and resolves when everything appended so far is durable. */
+  async flush(): Promise<void> {
+    const target = this.open?.done.promise ?? this.flights[this.flights.length - 1]?.batch.done.promise;
+    if (this.open !== undefined) {
+      this.flushWanted = true;
+      this.flushNow();
+    }
+    if (target !== undefined) await target;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.flushWanted = true;
+    this.flushNow();
+  }
+
+  private flushNow(): void {
+    if (this.timer !== undefined) {
+      this.timers.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const batch = this.open;
+    if (batch === undefined || this.failure !== undefined) return;
+    if (this.flights.length >= this.maxInflight) {
+      // Picked up by drain() when a slot frees.
+      this.flushWanted = true;
+      return;
+    }
+    this.flushWanted = false;
+    this.open = undefined;
+    const flight: Flight = { seq: this.nextSeq++, batch, uploaded: undefined };
+    this.flights.push(flight);
+    void this.upload(flight);
+  }
+
+  private async upload(flight: Flight): Promise<void> {
+    const writer = new ObjectWriter(this.opts.blockBytes, this.opts.writerEpoch);
+    // Index order is (streamId, offset): readers and recovery rely on it.
+    for (const sid of [...flight.batch.records.keys()].sort((a, b) => a - b)) {
+      for (const r of flight.batch.records.get(sid)!) writer.add(sid, r);
+    }
+    const { body, index } = writer.finish();
+    const key = walKey(this.opts.nodeId, flight.seq);
+    for (let attempt = 0; this.failure === undefined; attempt++) {
+      try {
+        const created = await this.opts.store.putIfAbsent(key, body);
+        if (!created) {
+          this.fail(new MetadataFencedError(`WAL object ${key} already exists: another writer uses node ${this.opts.nodeId}; this client is fenced`));
+          return;
+        }
+        flight.uploaded = { size: body.length, index };
+        void this.drain();
+        return;
+      } catch (err) {
+        const delay = backoffMs(attempt, 100, 5000);
+        this.opts.log?.('warn', 'WAL upload failed, retrying (appends stay unacked until it succeeds)', {
+          key,
+          attempt,
+          delayMs: delay,
+          error: String(err),
+        });
+        await sleep(delay, this.timers);
+      }
+    }
+  }
+
+  /** Acks uploaded flushes in seq order, after a fencing check that started after their upload. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let attempt = 0; this.failure === undefined; ) {
+        let ready = 0;
+        while (ready < this.flights.length && this.flights[ready]!.uploaded !== undefined) ready++;
+        if (ready === 0) break;
+        try {
+          await this.opts.checkNotFenced();
+        } catch (err) {
+          if (err instanceof MetadataFencedError) {
+            this.fail(err);
+            return;
+          }
+          const delay = backoffMs(attempt++, 100, 5000);
+          this.opts.log?.('warn', 'WAL fencing check failed, retrying before acking', { delayMs: delay, error: String(err) });
+          await sleep(delay, this.timers);
+          continue;
+        }
+        if (this.failure !== undefined) return;
+        attempt = 0;
+        for (const flight of this.flights.splice(0, ready)) {
+          const up = flight.uploaded!;
+          this.unflushed -= flight.batch.bytes;
+          this.written++;
+          try {
+            this.opts.onDurable({
+              seq: flight.seq,
+              key: walKey(this.opts.nodeId, flight.seq),
+              size: up.size,
+              index: up.index,
+              records: flight.batch.records,
+            });
+          } catch (err) {
+            this.opts.log?.('error', 'WAL onDurable handler failed', { seq: flight.seq, error: String(err) });
+          }
+          flight.batch.done.resolve();
+        }
+        this.wakeReady();
+        if (this.open !== undefined && (this.flushWanted || this.open.bytes >= this.opts.flushBytes)) this.flushNow();
+      }
+    } finally {
+      this.draining = false;
+    }
+    // An upload that finished while we were acking the previous ones.
+    if (this.failure === undefined && this.flights[0]?.uploaded !== undefined) void this.drain();
+  }
+
+  private wakeReady(): void {
+    if (this.unflushed >= this.opts.maxUnflushedBytes && this.failure === undefined) return;
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private fail(err: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.opts.log?.('error', 'WAL stopped', { error: err.message });
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const f of this.flights.splice(0)) f.batch.done.reject(err);
+    this.open?.done.reject(err);
+    this.open = undefined;
+    this.wakeReady();
+  }
+
+  /** Flushes and stops the timer. */
+  async close(): Promise<void> {
+    if (this.failure === undefined) await this.flush();
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
