@@ -21,7 +21,7 @@ export const OffsetCommit = api(
           committedOffset: f.int64(),
           committedLeaderEpoch: f.int32({ v: '6+', default: -1 }),
           commitTimestamp: f.int64({ v: '1', default: -1n }),
-          committedMetadata: f.nstring({ nullable: '0+' }),
+          committedMetadata: f.nstring({ nullable: '0+', default: '' }),
         }),
       }),
     },

@@ -23,7 +23,7 @@ export const FindCoordinator = api(
     fields: {
       throttleTimeMs: f.int32({ v: '1+' }),
       errorCode: f.int16({ v: '0-3' }),
-      errorMessage: f.nstring({ v: '1-3', nullable: '1-3' }),
+      errorMessage: f.nstring({ v: '1-3', nullable: '1-3', default: '' }),
       nodeId: f.int32({ v: '0-3' }),
       host: f.string({ v: '0-3' }),
       port: f.int32({ v: '0-3' }),
@@ -34,7 +34,7 @@ export const FindCoordinator = api(
           host: f.string({ v: '4+' }),
           port: f.int32({ v: '4+' }),
           errorCode: f.int16({ v: '4+' }),
-          errorMessage: f.nstring({ v: '4+', nullable: '4+' }),
+          errorMessage: f.nstring({ v: '4+', nullable: '4+', default: '' }),
         },
         { v: '4+' },
       ),

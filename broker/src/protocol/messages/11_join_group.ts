@@ -33,7 +33,7 @@ export const JoinGroup = api(
       errorCode: f.int16(),
       generationId: f.int32({ default: -1 }),
       protocolType: f.nstring({ v: '7+', nullable: '7+', default: null }),
-      protocolName: f.nstring({ nullable: '7+' }),
+      protocolName: f.nstring({ nullable: '7+', default: '' }),
       leader: f.string(),
       skipAssignment: f.bool({ v: '9+', default: false }),
       memberId: f.string(),

@@ -33,7 +33,7 @@ export const LeaveGroup = api(
       members: f.array(
         {
           memberId: f.string({ v: '3+' }),
-          groupInstanceId: f.nstring({ v: '3+', nullable: '3+' }),
+          groupInstanceId: f.nstring({ v: '3+', nullable: '3+', default: '' }),
           errorCode: f.int16({ v: '3+' }),
         },
         { v: '3+' },
