@@ -6,7 +6,7 @@ import type { ClusterSpec } from '../api/automqcluster.js';
 
 export const CONFIG_FILE = 'broker.properties';
 
-function quantityToBytes(q: string | number): number {
+export function quantityToBytes(q: string | number): number {
   if (typeof q === 'number') return q;
   const m = /^([0-9.]+)([KMGTPE]i?|k)?$/.exec(q.trim());
   if (!m) throw new Error(`cannot convert quantity "${q}" to bytes: use a plain number or a binary suffix (Ki, Mi, Gi)`);
@@ -16,18 +16,22 @@ function quantityToBytes(q: string | number): number {
   return Math.round(n * (pow[unit] ?? 1));
 }
 
+/** WAL and cache settings are broker CLI flags (`automq broker --wal-flush-bytes ...`). */
+export function walAndCacheFlags(spec: ClusterSpec): string[] {
+  const out: string[] = [];
+  if (spec.wal?.uploadIntervalMs !== undefined) out.push('--wal-flush-interval-ms', String(spec.wal.uploadIntervalMs));
+  if (spec.wal?.uploadThreshold !== undefined) out.push('--wal-flush-bytes', String(quantityToBytes(spec.wal.uploadThreshold)));
+  if (spec.wal?.cacheSize !== undefined) out.push('--log-cache-bytes', String(quantityToBytes(spec.wal.cacheSize)));
+  if (spec.cache?.blockCacheSize !== undefined) out.push('--block-cache-bytes', String(quantityToBytes(spec.cache.blockCacheSize)));
+  return out;
+}
+
 /** Broker configs derived from the typed spec sections, then spec.config on top. */
 export function brokerConfig(spec: ClusterSpec): Map<string, string> {
   const out = new Map<string, string>();
   const set = (k: string, v: string | number | boolean | undefined) => {
     if (v !== undefined) out.set(k, String(v));
   };
-  if (spec.wal) {
-    set('s3.wal.upload.interval.ms', spec.wal.uploadIntervalMs);
-    if (spec.wal.uploadThreshold !== undefined) set('s3.wal.upload.threshold', quantityToBytes(spec.wal.uploadThreshold));
-    if (spec.wal.cacheSize !== undefined) set('s3.wal.cache.size', quantityToBytes(spec.wal.cacheSize));
-  }
-  if (spec.cache?.blockCacheSize !== undefined) set('s3.block.cache.size', quantityToBytes(spec.cache.blockCacheSize));
   if (spec.autoBalancer) {
     set('autobalancer.controller.enable', spec.autoBalancer.enabled);
     if (spec.autoBalancer.goals) set('autobalancer.controller.goals', spec.autoBalancer.goals.join(','));

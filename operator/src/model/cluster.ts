@@ -4,7 +4,7 @@
 import type { AutoMQCluster, ClusterSpec } from '../api/automqcluster.js';
 import { API_VERSION } from '../api/common.js';
 import { CLUSTER_KIND } from '../api/automqcluster.js';
-import { brokerConfig, CONFIG_FILE, renderProperties, shortHash } from './broker-config.js';
+import { brokerConfig, CONFIG_FILE, renderProperties, shortHash, walAndCacheFlags } from './broker-config.js';
 import {
   brokerSelector,
   clusterLabels,
@@ -148,6 +148,7 @@ function brokerContainer(cluster: AutoMQCluster, zone: string, clusterId: string
       '--rack', zone,
       '--cluster-id', clusterId,
       '--log-level', spec.logLevel,
+      ...walAndCacheFlags(spec),
     ],
     env,
     ports: [

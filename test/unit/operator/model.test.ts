@@ -117,10 +117,13 @@ describe('operator model: desired children', () => {
     expect(dep.spec.template.metadata.labels['automq.io/cluster']).to.equal('prod');
   });
 
-  it('renders typed settings into broker config, with spec.config last', () => {
-    const props = renderProperties(brokerConfig(cluster({ wal: { uploadThreshold: '16Mi' }, cache: { blockCacheSize: '1Gi' }, autoBalancer: { enabled: true }, config: { 's3.block.cache.size': '5' } }).spec));
-    expect(props).to.contain('s3.wal.upload.threshold=16777216');
-    expect(props).to.contain('s3.block.cache.size=5');
+  it('renders typed settings into broker config (spec.config last) and WAL/cache settings as broker flags', () => {
+    const c = cluster({ wal: { uploadThreshold: '16Mi', uploadIntervalMs: 200 }, cache: { blockCacheSize: '1Gi' }, autoBalancer: { enabled: true }, config: { 'autobalancer.controller.enable': 'false', 'num.io.threads': 8 } });
+    const props = renderProperties(brokerConfig(c.spec));
+    expect(props).to.contain('autobalancer.controller.enable=false');
+    expect(props).to.contain('num.io.threads=8');
+    const args = (desiredChildren(c).deployments[0]!.deployment as unknown as Dep).spec.template.spec.containers[0]!.args;
+    expect(args.join(' ')).to.contain('--wal-flush-interval-ms 200 --wal-flush-bytes 16777216 --block-cache-bytes 1073741824');
     expect(props).to.contain('autobalancer.controller.enable=true');
     expect(props.split('\n').filter((l) => !l.startsWith('#') && l)).to.deep.equal([...props.split('\n').filter((l) => !l.startsWith('#') && l)].sort());
   });

@@ -1,0 +1,365 @@
+// AutoMQCluster reconciler: a fixed chain of small named steps. Whatever happens, the status is
+// written at the end (conditions name the failing step), and a failure is rethrown so the work
+// queue retries with backoff.
+import { automqClusterSchema, type AutoMQCluster, type ClusterStatus } from '../api/automqcluster.js';
+import { PAUSE_ANNOTATION, type Condition } from '../api/common.js';
+import { canonicalJson, getCondition, setCondition } from '../api/conditions.js';
+import type { KubeClient, ObjectLike } from '../k8s/client.js';
+import { isConflict, RESOURCES } from '../k8s/client.js';
+import type { Informer, Logger } from '../k8s/informer.js';
+import { TerminalError, type HandlerResult } from '../k8s/workqueue.js';
+import type { BrokerLoadTracker } from '../metrics/broker-load.js';
+import { clusterIdOf, desiredChildren, serviceAddress, type DesiredChildren, type KubeObject } from '../model/cluster.js';
+import { brokerSelector, checkNameLengths, FIELD_MANAGER, LABEL_CLUSTER, LABEL_ZONE, names, selectorString, TEMPLATE_HASH_ANNOTATION } from '../model/names.js';
+import { isSettled, planRollout, type DesiredZone, type LiveDeployment, type RolloutPlan } from '../model/rollout.js';
+import type { EventRecorder } from './events.js';
+
+export interface DeploymentObj extends ObjectLike {
+  metadata: { name: string; namespace: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { uid: string; controller?: boolean }[] };
+  spec?: { replicas?: number };
+  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number };
+}
+
+export interface ServiceObj extends ObjectLike {
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; ownerReferences?: { uid: string }[] };
+  spec?: { type?: string; ports?: { port: number; nodePort?: number }[] };
+  status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
+}
+
+export interface PodObj extends ObjectLike {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** Where to reach a cluster's brokers; tests point this at local processes. */
+export interface BrokerEndpoints {
+  bootstrapServers: string[];
+  /** Metrics URL per broker id (pod name). */
+  metrics: { id: string; zone: string; url: string }[];
+}
+
+export interface ClusterControllerDeps {
+  client: KubeClient;
+  clusters: Informer<ObjectLike>;
+  deployments: Informer<DeploymentObj>;
+  services: Informer<ServiceObj>;
+  events: EventRecorder;
+  logger: Logger;
+  now: () => Date;
+  loadTracker?: BrokerLoadTracker;
+  /** Overrides how brokers are reached (default: pod IPs from the API, Service DNS names). */
+  endpoints?: (cluster: AutoMQCluster) => Promise<BrokerEndpoints | undefined>;
+  /** How soon to look again while something is moving. */
+  progressPollMs?: number;
+}
+
+class StepError extends Error {
+  constructor(
+    readonly step: string,
+    err: unknown,
+  ) {
+    super(`step ${step} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+interface ReconcileState {
+  cluster: AutoMQCluster;
+  desired?: DesiredChildren;
+  plan?: RolloutPlan;
+  live: Map<string, DeploymentObj>;
+  status: ClusterStatus;
+}
+
+export async function applyChild<T extends ObjectLike>(client: KubeClient, obj: ObjectLike, logger: Logger): Promise<T> {
+  try {
+    return await client.apply<T>(obj, { fieldManager: FIELD_MANAGER });
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    // Someone else (kubectl edit, another tool) owns a field we set: take it back, loudly.
+    logger.warn(`taking ownership of conflicting fields on ${obj.kind} ${obj.metadata?.name}: ${(err as Error).message}`);
+    return client.apply<T>(obj, { fieldManager: FIELD_MANAGER, force: true });
+  }
+}
+
+function toLive(d: DeploymentObj): LiveDeployment {
+  return {
+    replicas: d.spec?.replicas ?? 1,
+    templateHash: d.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION],
+    settled: isSettled(d),
+    readyReplicas: d.status?.readyReplicas ?? 0,
+  };
+}
+
+export class ClusterController {
+  constructor(private readonly deps: ClusterControllerDeps) {}
+
+  /** Work-queue handler for "namespace/name" keys. */
+  async reconcile(key: string): Promise<HandlerResult> {
+    const raw = this.deps.clusters.get(key);
+    if (!raw) return; // deleted: owner references let the garbage collector remove the children
+    const meta = raw.metadata as AutoMQCluster['metadata'];
+    if (meta.deletionTimestamp) return;
+    const parsed = automqClusterSchema.safeParse(raw);
+    const prevStatus = (raw as { status?: ClusterStatus }).status ?? {};
+    if (!parsed.success) {
+      const msg = `invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.failedConditions(prevStatus.conditions, meta.generation, 'InvalidSpec', msg) });
+      throw new TerminalError(msg);
+    }
+    const cluster = parsed.data;
+    const generation = cluster.metadata.generation;
+
+    if (cluster.metadata.annotations?.[PAUSE_ANNOTATION] === 'true') {
+      const conditions = setCondition(prevStatus.conditions, { type: 'Progressing', status: 'False', reason: 'ReconciliationPaused', message: `annotation ${PAUSE_ANNOTATION}=true: children are left as they are` }, generation, this.deps.now());
+      await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions });
+      return;
+    }
+
+    const state: ReconcileState = { cluster, live: new Map(), status: { ...prevStatus } };
+    const steps: [string, (s: ReconcileState) => Promise<void>][] = [
+      ['validate', (s) => this.validate(s)],
+      ['serviceAccount', (s) => this.applyOne(s.desired!.serviceAccount)],
+      ['rbac', async (s) => {
+        await this.applyOne(s.desired!.role);
+        await this.applyOne(s.desired!.roleBinding);
+      }],
+      ['configMap', (s) => this.applyOne(s.desired!.configMap)],
+      ['services', (s) => this.services(s)],
+      ['podDisruptionBudget', (s) => this.applyOne(s.desired!.pdb)],
+      ['deployments', (s) => this.deployments(s)],
+      ['observe', (s) => this.observe(s)],
+      ['brokerLoad', (s) => this.brokerLoad(s)],
+    ];
+
+    let failure: StepError | undefined;
+    for (const [name, fn] of steps) {
+      try {
+        await fn(state);
+      } catch (err) {
+        failure = new StepError(name, err);
+        break;
+      }
+    }
+
+    const now = this.deps.now();
+    let conditions: Condition[];
+    if (failure) {
+      conditions = this.failedConditions(state.status.conditions, generation, 'ReconcileFailed', failure.message);
+      this.deps.events.record(raw, 'Warning', 'ReconcileFailed', failure.message);
+    } else {
+      conditions = this.successConditions(state, now);
+    }
+    const prevReady = getCondition(prevStatus.conditions, 'Ready')?.status;
+    const ready = getCondition(conditions, 'Ready');
+    if (ready && prevReady !== ready.status) {
+      this.deps.events.record(raw, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason, ready.message || `Ready is ${ready.status}`);
+    }
+    const status: ClusterStatus = { ...state.status, conditions, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+    await this.writeStatus(raw, prevStatus, status);
+    if (failure) {
+      if (failure.step === 'validate') throw new TerminalError(failure.message);
+      throw failure;
+    }
+    if (state.plan?.progressing) return { requeueAfterMs: this.deps.progressPollMs ?? 5000 };
+    return { requeueAfterMs: this.deps.loadTracker ? 30_000 : 0 };
+  }
+
+  private failedConditions(prev: Condition[] | undefined, generation: number | undefined, reason: string, message: string): Condition[] {
+    const now = this.deps.now();
+    let c = setCondition(prev, { type: 'Ready', status: 'False', reason, message }, generation, now);
+    c = setCondition(c, { type: 'Degraded', status: 'True', reason, message }, generation, now);
+    c = setCondition(c, { type: 'Progressing', status: 'False', reason, message }, generation, now);
+    return c;
+  }
+
+  private successConditions(state: ReconcileState, now: Date): Condition[] {
+    const generation = state.cluster.metadata.generation;
+    const desiredTotal = state.cluster.spec.replicas;
+    const ready = state.status.readyReplicas ?? 0;
+    const waiting = state.plan?.actions.filter((a) => a.action === 'wait' || a.reason !== 'in sync') ?? [];
+    const allReady = !state.plan?.progressing && (state.cluster.spec.externalScaling || ready === desiredTotal);
+    let c = setCondition(
+      state.status.conditions,
+      allReady
+        ? { type: 'Ready', status: 'True', reason: 'AllBrokersReady', message: `${ready}/${state.status.replicas ?? 0} brokers ready` }
+        : { type: 'Ready', status: 'False', reason: 'BrokersNotReady', message: `${ready}/${desiredTotal} brokers ready` },
+      generation,
+      now,
+    );
+    c = setCondition(
+      c,
+      state.plan?.progressing
+        ? { type: 'Progressing', status: 'True', reason: waiting.some((a) => a.reason === 'roll') ? 'RollingUpdate' : 'Reconciling', message: waiting.map((a) => `${a.zone}: ${a.reason}`).join('; ') || 'waiting for brokers to settle' }
+        : { type: 'Progressing', status: 'False', reason: 'ReconcileComplete', message: 'children match the spec' },
+      generation,
+      now,
+    );
+    c = setCondition(c, { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' }, generation, now);
+    return c;
+  }
+
+  private async writeStatus(raw: ObjectLike, prev: ClusterStatus, next: ClusterStatus): Promise<void> {
+    if (canonicalJson(prev) === canonicalJson(next)) return;
+    await this.deps.client.apply(
+      { apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name: raw.metadata?.name, namespace: raw.metadata?.namespace }, status: next },
+      { fieldManager: FIELD_MANAGER, force: true, subresource: 'status' },
+    );
+  }
+
+  private async applyOne(obj: KubeObject): Promise<void> {
+    await applyChild(this.deps.client, obj, this.deps.logger);
+  }
+
+  private async validate(s: ReconcileState): Promise<void> {
+    const err = checkNameLengths(s.cluster.metadata.name ?? '', s.cluster.spec.zones.map((z) => z.name));
+    if (err) throw new Error(err);
+    s.desired = desiredChildren(s.cluster);
+    s.status.clusterId = clusterIdOf(s.cluster);
+    s.status.selector = selectorString(brokerSelector(s.cluster.metadata.name ?? ''));
+  }
+
+  private owned(o: { metadata: { ownerReferences?: { uid: string }[] } }, uid: string | undefined): boolean {
+    return (o.metadata.ownerReferences ?? []).some((r) => r.uid === uid);
+  }
+
+  private async services(s: ReconcileState): Promise<void> {
+    const wanted = new Set<string>();
+    for (const svc of s.desired!.services) {
+      wanted.add(svc.metadata.name);
+      await this.applyOne(svc);
+    }
+    const name = s.cluster.metadata.name ?? '';
+    const ns = s.cluster.metadata.namespace ?? 'default';
+    for (const svc of this.deps.services.list()) {
+      if (svc.metadata.namespace !== ns || svc.metadata.labels?.[LABEL_CLUSTER] !== name) continue;
+      if (!wanted.has(svc.metadata.name) && this.owned(svc, s.cluster.metadata.uid)) {
+        await this.deps.client.delete(RESOURCES.Service, ns, svc.metadata.name);
+        this.deps.events.record(s.cluster, 'Normal', 'ServiceDeleted', `deleted Service ${svc.metadata.name}: no longer in the spec`);
+      }
+    }
+  }
+
+  private async deployments(s: ReconcileState): Promise<void> {
+    const name = s.cluster.metadata.name ?? '';
+    const ns = s.cluster.metadata.namespace ?? 'default';
+    const uid = s.cluster.metadata.uid;
+    const liveByZone = new Map<string, DeploymentObj>();
+    for (const d of this.deps.deployments.list()) {
+      if (d.metadata.namespace !== ns || d.metadata.labels?.[LABEL_CLUSTER] !== name || !this.owned(d, uid)) continue;
+      const zone = d.metadata.labels?.[LABEL_ZONE];
+      if (zone) liveByZone.set(zone, d);
+    }
+    const desired: DesiredZone[] = s.desired!.deployments.map((z) => ({ zone: z.zone, replicas: z.replicas, templateHash: z.templateHash }));
+    // Zones removed from the spec drain to zero one broker at a time, then their Deployment goes.
+    const removed = [...liveByZone.keys()].filter((z) => !desired.some((d) => d.zone === z));
+    for (const zone of removed) {
+      const l = liveByZone.get(zone)!;
+      desired.push({ zone, replicas: 0, templateHash: l.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] ?? '' });
+    }
+    const live = new Map([...liveByZone].map(([z, d]) => [z, toLive(d)]));
+    const plan = planRollout(desired, live, s.cluster.spec.externalScaling);
+    s.plan = plan;
+
+    for (const action of plan.actions) {
+      const zd = s.desired!.deployments.find((d) => d.zone === action.zone);
+      const prev = liveByZone.get(action.zone);
+      if (!zd) {
+        // a removed zone
+        if (prev && (prev.spec?.replicas ?? 0) === 0 && isSettled(prev)) {
+          await this.deps.client.delete(RESOURCES.Deployment, ns, prev.metadata.name);
+          this.deps.events.record(s.cluster, 'Normal', 'ZoneRemoved', `deleted Deployment ${prev.metadata.name}: zone ${action.zone} is no longer in the spec`);
+          liveByZone.delete(action.zone);
+        } else if (prev && action.action === 'apply' && action.replicas !== prev.spec?.replicas) {
+          const scaled = await this.deps.client.mergePatch<DeploymentObj>(RESOURCES.Deployment, ns, prev.metadata.name, { spec: { replicas: action.replicas } });
+          liveByZone.set(action.zone, scaled);
+        }
+        continue;
+      }
+      if (action.action === 'wait') continue;
+      const obj = structuredClone(zd.deployment);
+      if (!s.cluster.spec.externalScaling) (obj.spec as { replicas?: number }).replicas = action.replicas;
+      if (prev && action.reason === 'roll') {
+        this.deps.events.record(s.cluster, 'Normal', 'RollingZone', `rolling zone ${action.zone} (template ${zd.templateHash})`);
+      }
+      if (prev && action.replicas < (prev.spec?.replicas ?? 0)) {
+        this.deps.events.record(s.cluster, 'Normal', 'ScalingIn', `zone ${action.zone}: ${prev.spec?.replicas} -> ${action.replicas} brokers (one at a time)`);
+      }
+      const applied = await applyChild<DeploymentObj>(this.deps.client, obj, this.deps.logger);
+      liveByZone.set(action.zone, applied);
+    }
+    s.live = liveByZone;
+  }
+
+  private async observe(s: ReconcileState): Promise<void> {
+    const name = s.cluster.metadata.name ?? '';
+    const ns = s.cluster.metadata.namespace ?? 'default';
+    const port = s.cluster.spec.listeners.internal.port;
+    let replicas = 0;
+    let ready = 0;
+    const zones: NonNullable<ClusterStatus['zones']> = [];
+    for (const z of s.desired!.deployments) {
+      const d = s.live.get(z.zone);
+      const r = d?.status?.replicas ?? 0;
+      const rr = d?.status?.readyReplicas ?? 0;
+      replicas += r;
+      ready += rr;
+      zones.push({ name: z.zone, replicas: d?.spec?.replicas ?? z.replicas, readyReplicas: rr, bootstrapServers: serviceAddress(names.zoneService(name, z.zone), ns, port) });
+    }
+    for (const [zone, d] of s.live) {
+      if (!s.desired!.deployments.some((z) => z.zone === zone)) {
+        replicas += d.status?.replicas ?? 0;
+        ready += d.status?.readyReplicas ?? 0;
+      }
+    }
+    const listeners: NonNullable<ClusterStatus['listeners']> = [
+      { name: 'internal', type: 'ClusterIP', bootstrapServers: serviceAddress(names.bootstrapService(name), ns, port) },
+    ];
+    const ext = s.cluster.spec.listeners.external;
+    if (ext) {
+      for (const z of s.cluster.spec.zones) {
+        const svc = this.deps.services.get(`${ns}/${names.externalService(name, z.name)}`);
+        let addr = '';
+        if (ext.type === 'LoadBalancer') {
+          const ing = svc?.status?.loadBalancer?.ingress?.[0];
+          const host = ing?.hostname ?? ing?.ip;
+          if (host) addr = `${host}:${ext.port}`;
+        } else {
+          const np = svc?.spec?.ports?.[0]?.nodePort;
+          if (np) addr = `<node-address>:${np}`;
+        }
+        listeners.push({ name: `external-${z.name}`, type: ext.type, bootstrapServers: addr });
+      }
+    }
+    s.status.replicas = replicas;
+    s.status.readyReplicas = ready;
+    s.status.zones = zones;
+    s.status.listeners = listeners;
+  }
+
+  private async defaultEndpoints(cluster: AutoMQCluster): Promise<BrokerEndpoints> {
+    const name = cluster.metadata.name ?? '';
+    const ns = cluster.metadata.namespace ?? 'default';
+    const pods = await this.deps.client.list<PodObj>(RESOURCES.Pod, ns, selectorString(brokerSelector(name)));
+    return {
+      bootstrapServers: [serviceAddress(names.bootstrapService(name), ns, cluster.spec.listeners.internal.port)],
+      metrics: pods.items
+        .filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((p) => ({ id: p.metadata.name, zone: p.metadata.labels?.[LABEL_ZONE] ?? '', url: `http://${p.status!.podIP}:${cluster.spec.metrics.port}/metrics` })),
+    };
+  }
+
+  /** Best effort: a broker that does not answer is left out of the summary, not a failure. */
+  private async brokerLoad(s: ReconcileState): Promise<void> {
+    const tracker = this.deps.loadTracker;
+    if (!tracker) return;
+    const ep = this.deps.endpoints ? await this.deps.endpoints(s.cluster) : await this.defaultEndpoints(s.cluster);
+    if (!ep) return;
+    const brokers: NonNullable<ClusterStatus['brokers']> = [];
+    for (const m of ep.metrics) {
+      const load = await tracker.scrape(`${s.cluster.metadata.uid}/${m.id}`, m.url);
+      if (!load) continue;
+      brokers.push({ pod: m.id, zone: m.zone, partitions: load.partitions, ...(load.bytesInPerSec !== undefined ? { bytesInPerSec: load.bytesInPerSec, bytesOutPerSec: load.bytesOutPerSec } : {}) });
+    }
+    s.status.brokers = brokers;
+  }
+}

@@ -1,0 +1,201 @@
+// TableTopic reconciler: the CR is the source of truth for its Kafka topic (one-way, like
+// Strimzi's topic operator). Partitions only grow; configs set in the CR are enforced and keys
+// removed from the CR go back to the cluster default. Deletion runs behind a finalizer only when
+// deletionPolicy is Delete, and completes when the cluster is gone.
+import { automqClusterSchema, type AutoMQCluster } from '../api/automqcluster.js';
+import type { Condition } from '../api/common.js';
+import { canonicalJson, setCondition } from '../api/conditions.js';
+import { effectiveTopicName, tableTopicSchema, TOPIC_FINALIZER, type TableTopic, type TopicStatus } from '../api/tabletopic.js';
+import type { TopicAdmin, TopicAdminFactory } from '../kafka/admin.js';
+import type { KubeClient, ObjectLike } from '../k8s/client.js';
+import { RESOURCES } from '../k8s/client.js';
+import type { Informer, Logger } from '../k8s/informer.js';
+import { TerminalError, type HandlerResult } from '../k8s/workqueue.js';
+import { serviceAddress } from '../model/cluster.js';
+import { FIELD_MANAGER, names } from '../model/names.js';
+import type { EventRecorder } from './events.js';
+
+export interface TopicControllerDeps {
+  client: KubeClient;
+  topics: Informer<ObjectLike>;
+  clusters: Informer<ObjectLike>;
+  adminFactory: TopicAdminFactory;
+  events: EventRecorder;
+  logger: Logger;
+  now: () => Date;
+  /** Overrides the bootstrap servers of a cluster (tests run brokers as local processes). */
+  bootstrapFor?: (cluster: AutoMQCluster) => string[] | undefined;
+  retryMs?: number;
+}
+
+function toConfigStrings(c: Record<string, string | number> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(c ?? {}).map(([k, v]) => [k, String(v)]));
+}
+
+export class TopicController {
+  private readonly admins = new Map<string, TopicAdmin>();
+
+  constructor(private readonly deps: TopicControllerDeps) {}
+
+  async close(): Promise<void> {
+    const all = [...this.admins.values()];
+    this.admins.clear();
+    await Promise.all(all.map((a) => a.close()));
+  }
+
+  private adminFor(cluster: AutoMQCluster): TopicAdmin {
+    const bootstrap = this.deps.bootstrapFor?.(cluster) ?? [
+      serviceAddress(names.bootstrapService(cluster.metadata.name ?? ''), cluster.metadata.namespace ?? 'default', cluster.spec.listeners.internal.port),
+    ];
+    const key = bootstrap.join(',');
+    let a = this.admins.get(key);
+    if (!a) {
+      a = this.deps.adminFactory(bootstrap);
+      this.admins.set(key, a);
+    }
+    return a;
+  }
+
+  private async dropAdmin(cluster: AutoMQCluster): Promise<void> {
+    for (const [k, a] of this.admins) {
+      const bootstrap = this.deps.bootstrapFor?.(cluster);
+      if (!bootstrap || k === bootstrap.join(',')) {
+        this.admins.delete(k);
+        await a.close();
+      }
+    }
+  }
+
+  private liveCluster(ns: string, name: string): AutoMQCluster | undefined {
+    const raw = this.deps.clusters.get(`${ns}/${name}`);
+    if (!raw) return undefined;
+    const p = automqClusterSchema.safeParse(raw);
+    return p.success ? p.data : undefined;
+  }
+
+  async reconcile(key: string): Promise<HandlerResult> {
+    const raw = this.deps.topics.get(key);
+    if (!raw) return;
+    const meta = raw.metadata as TableTopic['metadata'];
+    const ns = meta.namespace ?? 'default';
+    const prevStatus: TopicStatus = (raw as { status?: TopicStatus }).status ?? {};
+    const parsed = tableTopicSchema.safeParse(raw);
+
+    if (meta.deletionTimestamp) {
+      await this.finalize(raw, parsed.success ? parsed.data : undefined);
+      return;
+    }
+    if (!parsed.success) {
+      const msg = `invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.notReady(prevStatus.conditions, meta.generation, 'InvalidSpec', msg) });
+      throw new TerminalError(msg);
+    }
+    const topic = parsed.data;
+    const topicName = effectiveTopicName(topic);
+
+    // The finalizer exists only while there is cleanup to do (deletionPolicy Delete).
+    const hasFinalizer = (meta.finalizers ?? []).includes(TOPIC_FINALIZER);
+    if (topic.spec.deletionPolicy === 'Delete' && !hasFinalizer) await this.setFinalizers(raw, [...(meta.finalizers ?? []), TOPIC_FINALIZER]);
+    if (topic.spec.deletionPolicy === 'Retain' && hasFinalizer) await this.setFinalizers(raw, (meta.finalizers ?? []).filter((f) => f !== TOPIC_FINALIZER));
+
+    const status: TopicStatus = { ...prevStatus, topicName, observedGeneration: meta.generation };
+    const fail = async (reason: string, message: string, retry: boolean): Promise<HandlerResult> => {
+      await this.writeStatus(raw, prevStatus, { ...status, conditions: this.notReady(prevStatus.conditions, meta.generation, reason, message) });
+      if (retry) return { requeueAfterMs: this.deps.retryMs ?? 30_000 };
+      throw new TerminalError(message);
+    };
+
+    // Oldest CR wins when two CRs name the same topic in the same cluster.
+    const rival = this.deps.topics
+      .list()
+      .map((o) => tableTopicSchema.safeParse(o))
+      .filter((p) => p.success)
+      .map((p) => p.data)
+      .filter((t) => t.metadata.namespace === ns && t.metadata.name !== meta.name && t.spec.clusterRef.name === topic.spec.clusterRef.name && effectiveTopicName(t) === topicName)
+      .find((t) => (t.metadata.creationTimestamp ?? '') < (meta.creationTimestamp ?? '') || ((t.metadata.creationTimestamp ?? '') === (meta.creationTimestamp ?? '') && (t.metadata.name ?? '') < (meta.name ?? '')));
+    if (rival) return fail('DuplicateTopic', `TableTopic ${rival.metadata.name} already manages topic ${topicName} in cluster ${topic.spec.clusterRef.name}`, true);
+
+    const cluster = this.liveCluster(ns, topic.spec.clusterRef.name);
+    if (!cluster) return fail('ClusterNotFound', `AutoMQCluster ${topic.spec.clusterRef.name} not found in namespace ${ns}`, true);
+
+    const admin = this.adminFor(cluster);
+    const configs = toConfigStrings(topic.spec.config);
+    let step = 'describeTopic';
+    try {
+      const current = await admin.describeTopic(topicName);
+      if (!current) {
+        step = 'createTopic';
+        await admin.createTopic(topicName, topic.spec.partitions, configs);
+        this.deps.events.record(raw, 'Normal', 'TopicCreated', `created topic ${topicName} with ${topic.spec.partitions} partitions`);
+        status.partitions = topic.spec.partitions;
+      } else {
+        if (current.partitions > topic.spec.partitions) {
+          return fail('PartitionsDecreased', `topic ${topicName} has ${current.partitions} partitions but spec.partitions is ${topic.spec.partitions}: partitions cannot be decreased; set spec.partitions to at least ${current.partitions}`, false);
+        }
+        if (current.partitions < topic.spec.partitions) {
+          step = 'createPartitions';
+          await admin.createPartitions(topicName, topic.spec.partitions);
+          this.deps.events.record(raw, 'Normal', 'PartitionsIncreased', `topic ${topicName}: ${current.partitions} -> ${topic.spec.partitions} partitions`);
+        }
+        if (canonicalJson(current.configs) !== canonicalJson(configs)) {
+          step = 'alterConfigs';
+          await admin.replaceConfigs(topicName, configs);
+          this.deps.events.record(raw, 'Normal', 'ConfigUpdated', `topic ${topicName}: configs updated`);
+        }
+        status.partitions = topic.spec.partitions;
+      }
+    } catch (err) {
+      await this.dropAdmin(cluster);
+      const message = `step ${step} failed for topic ${topicName}: ${err instanceof Error ? err.message : String(err)}`;
+      await this.writeStatus(raw, prevStatus, { ...status, conditions: this.notReady(prevStatus.conditions, meta.generation, 'KafkaAdminError', message) });
+      throw new Error(message);
+    }
+    const now = this.deps.now();
+    let c = setCondition(prevStatus.conditions, { type: 'Ready', status: 'True', reason: 'TopicReady', message: `topic ${topicName} has ${status.partitions} partitions` }, meta.generation, now);
+    c = setCondition(c, { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' }, meta.generation, now);
+    await this.writeStatus(raw, prevStatus, { ...status, conditions: c });
+    return;
+  }
+
+  private notReady(prev: Condition[] | undefined, generation: number | undefined, reason: string, message: string): Condition[] {
+    const now = this.deps.now();
+    const c = setCondition(prev, { type: 'Ready', status: 'False', reason, message }, generation, now);
+    return setCondition(c, { type: 'Degraded', status: 'True', reason, message }, generation, now);
+  }
+
+  private async finalize(raw: ObjectLike, topic: TableTopic | undefined): Promise<void> {
+    const meta = raw.metadata as TableTopic['metadata'];
+    const finalizers = meta.finalizers ?? [];
+    if (!finalizers.includes(TOPIC_FINALIZER)) return;
+    if (topic && topic.spec.deletionPolicy === 'Delete') {
+      const cluster = this.liveCluster(meta.namespace ?? 'default', topic.spec.clusterRef.name);
+      // A cluster that is gone or going takes its topics with it: nothing left to clean up.
+      if (cluster && !cluster.metadata.deletionTimestamp) {
+        const name = effectiveTopicName(topic);
+        try {
+          await this.adminFor(cluster).deleteTopic(name);
+        } catch (err) {
+          await this.dropAdmin(cluster);
+          throw new Error(`deleting topic ${name} before removing finalizer ${TOPIC_FINALIZER}: ${err instanceof Error ? err.message : String(err)}; remove the finalizer by hand to skip this`);
+        }
+        this.deps.events.record(raw, 'Normal', 'TopicDeleted', `deleted topic ${name}`);
+      }
+    }
+    await this.setFinalizers(raw, finalizers.filter((f) => f !== TOPIC_FINALIZER));
+  }
+
+  private async setFinalizers(raw: ObjectLike, finalizers: string[]): Promise<void> {
+    // resourceVersion makes this a compare-and-swap: a concurrent change fails with 409 and retries.
+    await this.deps.client.mergePatch(RESOURCES.TableTopic, raw.metadata?.namespace, raw.metadata?.name ?? '', {
+      metadata: { finalizers, resourceVersion: raw.metadata?.resourceVersion },
+    });
+  }
+
+  private async writeStatus(raw: ObjectLike, prev: TopicStatus, next: TopicStatus): Promise<void> {
+    if (canonicalJson(prev) === canonicalJson(next)) return;
+    await this.deps.client.apply(
+      { apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name: raw.metadata?.name, namespace: raw.metadata?.namespace }, status: next },
+      { fieldManager: FIELD_MANAGER, force: true, subresource: 'status' },
+    );
+  }
+}
