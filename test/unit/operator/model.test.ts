@@ -124,7 +124,6 @@ describe('operator model: desired children', () => {
     expect(props).to.contain('num.io.threads=8');
     const args = (desiredChildren(c).deployments[0]!.deployment as unknown as Dep).spec.template.spec.containers[0]!.args;
     expect(args.join(' ')).to.contain('--wal-flush-interval-ms 200 --wal-flush-bytes 16777216 --block-cache-bytes 1073741824');
-    expect(props).to.contain('autobalancer.controller.enable=true');
     expect(props.split('\n').filter((l) => !l.startsWith('#') && l)).to.deep.equal([...props.split('\n').filter((l) => !l.startsWith('#') && l)].sort());
   });
 
