@@ -24,7 +24,7 @@ export const GroupCoordinatorConfigSchema = z
     offsetsRetentionCheckIntervalMs: ms.default(600_000),
     /** offset.metadata.max.bytes */
     offsetMetadataMaxBytes: ms.default(4096),
-    /** Snapshot to the KV store (and trim the offsets log) after this many log records. */
+    /** Snapshot to the KV store (and trim the offsets log) after this many log records, or after as many as the state has entries when that is more. */
     snapshotEveryRecords: z.number().int().positive().default(1000),
     /** Also snapshot on this period when anything was written since the last one; 0 disables. */
     snapshotIntervalMs: ms.default(60_000),

@@ -33,6 +33,10 @@ export interface GroupStoreOptions {
   readonly log?: GroupLog;
   /** Prefix of the KV keys the store owns (manifest and chunks). */
   readonly kvPrefix: string;
+  /**
+   * Snapshot after this many records, or after as many records as the state has entries when
+   * that is more: each snapshot then costs no more than the records it saves from replay.
+   */
   readonly snapshotEveryRecords: number;
   readonly snapshotChunkBytes: number;
   /** Bytes per fetch during replay. */
@@ -65,6 +69,8 @@ export class GroupStore {
   /** Every log record below this offset is reflected in the view (or never became durable). */
   private appliedEnd = 0;
   private recordsSinceSnapshot = 0;
+  /** Committed partitions in the view. */
+  private liveEntries = 0;
   private replayedRecords = 0;
   private snapshotsWritten = 0;
   private manifest: Manifest | undefined;
@@ -167,7 +173,8 @@ export class GroupStore {
       this.apply(rec);
       this.appliedEnd = Math.max(this.appliedEnd, result.baseOffset + 1);
       this.recordsSinceSnapshot++;
-      if (this.recordsSinceSnapshot >= this.opts.snapshotEveryRecords && !this.snapshotting && !this.closed) {
+      const threshold = Math.max(this.opts.snapshotEveryRecords, this.liveEntries + this.groups.size);
+      if (this.recordsSinceSnapshot >= threshold && !this.snapshotting && !this.closed) {
         this.snapshot().catch((e: unknown) => this.log('warn', 'group coordinator snapshot failed; will retry', { error: String(e) }));
       }
     });
@@ -187,6 +194,7 @@ export class GroupStore {
         for (const p of rec.partitions) {
           let t = g.get(p.topic);
           if (!t) g.set(p.topic, (t = new Map()));
+          if (!t.has(p.partition)) this.liveEntries++;
           t.set(p.partition, {
             offset: p.offset,
             leaderEpoch: p.leaderEpoch,
@@ -206,7 +214,7 @@ export class GroupStore {
         for (const p of rec.partitions) {
           const t = g.get(p.topic);
           if (!t) continue;
-          t.delete(p.partition);
+          if (t.delete(p.partition)) this.liveEntries--;
           if (t.size === 0) g.delete(p.topic);
         }
         if (g.size === 0) this.offsets.delete(rec.groupId);
@@ -214,6 +222,7 @@ export class GroupStore {
       }
       case 'groupTombstone':
         this.groups.delete(rec.groupId);
+        for (const t of this.offsets.get(rec.groupId)?.values() ?? []) this.liveEntries -= t.size;
         this.offsets.delete(rec.groupId);
         return;
     }

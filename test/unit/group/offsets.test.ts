@@ -185,7 +185,8 @@ describe('group coordinator: offsets', () => {
     const first = await setup({ snapshotEveryRecords: 50, snapshotChunkBytes: 1024, snapshotIntervalMs: 0 });
     env = first;
     for (let i = 0; i < 230; i++) {
-      expect(await first.gc.commitOffsets(simpleCommit(`g${i % 7}`, [part(`topic-${i % 13}`, i % 5, BigInt(i))]))).to.deep.equal([0]);
+      // 7 groups x 5 partitions: far fewer live entries (35) than records, as with real commit traffic.
+      expect(await first.gc.commitOffsets(simpleCommit(`g${i % 7}`, [part(`topic`, i % 5, BigInt(i), { metadata: 'x'.repeat(40) })]))).to.deep.equal([0]);
     }
     await settle();
     const stats = first.gc.storeStats();
@@ -204,6 +205,17 @@ describe('group coordinator: offsets', () => {
     expect(second.gc.storeStats().replayedRecords).to.be.lessThan(50);
     expect(second.stream.fetchedRecords).to.be.lessThan(50);
     for (let g = 0; g < 7; g++) expect(offsetsOf(second, `g${g}`)).to.deep.equal(expected[`g${g}`]);
+  });
+
+  it('spaces snapshots out as the state grows, so their cost stays proportional to the records they replace', async () => {
+    env = await setup({ snapshotEveryRecords: 10, snapshotIntervalMs: 0 });
+    for (let i = 0; i < 100; i++) await env.gc.commitOffsets(simpleCommit('big', [part('t', i, 1n)]));
+    await settle();
+    const { snapshotsWritten, recordsSinceSnapshot } = env.gc.storeStats();
+    // A fixed every-10 rule would write 10 snapshots of up to 100 entries each; the threshold
+    // follows the state size instead, and replay never exceeds the state size.
+    expect(snapshotsWritten).to.be.within(1, 3);
+    expect(recordsSinceSnapshot).to.be.at.most(100);
   });
 
   it('snapshots on a timer and on close, so the next start replays nothing', async () => {
