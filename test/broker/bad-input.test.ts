@@ -11,7 +11,7 @@ import { Metadata } from '../../broker/src/protocol/messages/03_metadata.js';
 import { Produce } from '../../broker/src/protocol/messages/00_produce.js';
 import { Reader } from '../../broker/src/protocol/primitives/reader.js';
 import { decodeMessage } from '../../broker/src/protocol/codec.js';
-import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, type Broker } from '../helpers/broker.js';
 import { buildBatch, readValues } from '../helpers/record-batch-builder.js';
 import { WireClient } from '../helpers/wire-client.js';
 
@@ -24,7 +24,7 @@ async function rssBytes(metricsPort: number): Promise<number> {
 
 describe('bad input (real broker process)', function () {
   this.timeout(120_000);
-  let broker: BrokerProcess;
+  let broker: Broker;
   let client: WireClient;
 
   before(async () => {
@@ -215,6 +215,6 @@ describe('bad input (real broker process)', function () {
     const p = res.responses[0]!.partitions[0]!;
     expect(p.errorCode).to.equal(0);
     expect(readValues(p.records!).map((r) => r.value)).to.deep.equal(['acked-before']);
-    expect(broker.exitCode()).to.equal(null);
+    expect(broker.exitInfo()).to.equal(null);
   });
 });

@@ -35,21 +35,31 @@ const CLUSTER_ID_KEY = 'cluster/id';
 const OFFSETS_STREAM_KEY = 'groups/offsets-stream-id';
 const PRODUCER_SNAPSHOT_INTERVAL_MS = 60_000;
 
-export async function startBroker(opts: BrokerOptions, log: Logger, mode: 'standalone' | 'broker'): Promise<RunningBroker> {
+/** Seams for tests: an injected storage client replaces the object store from the options. */
+export interface BrokerDeps {
+  streams?: StreamClient;
+}
+
+export async function startBroker(
+  opts: BrokerOptions,
+  log: Logger,
+  mode: 'standalone' | 'broker',
+  deps: BrokerDeps = {},
+): Promise<RunningBroker> {
   await mkdir(opts.dataDir, { recursive: true });
   const config = new BrokerConfig(
     mode === 'standalone' ? { 'group.initial.rebalance.delay.ms': '0', ...opts.brokerConfig } : opts.brokerConfig,
   );
-  const store = await createObjectStore(opts.objectStoreUrl);
-  log.info('object store', { objectStore: store.description });
-  const streams = await openStreamClient({
-    store,
+  const store = deps.streams ? undefined : await createObjectStore(opts.objectStoreUrl);
+  const storeDescription = store?.description ?? 'injected';
+  const streams = deps.streams ?? await openStreamClient({
+    store: store!,
     nodeId: opts.nodeId,
     walFlushIntervalMs: opts.walFlushIntervalMs,
     walFlushBytes: opts.walFlushBytes,
     logCacheBytes: opts.logCacheBytes,
     blockCacheBytes: opts.blockCacheBytes,
-    log: (level, msg, fields) => log.log(level, msg, { component: 's3stream', ...fields }),
+    log: (level: string, msg: string, fields?: Record<string, unknown>) => log.log(level, msg, { component: 's3stream', ...fields }),
   });
   const kv = streams.kv;
   const clusterId = await ensureClusterId(kv, opts.clusterId);
@@ -128,7 +138,7 @@ export async function startBroker(opts: BrokerOptions, log: Logger, mode: 'stand
     metrics: `http://${opts.listen.host}:${metricsPort}/metrics`,
     nodeId: node.nodeId,
     clusterId,
-    objectStore: store.description,
+    objectStore: storeDescription,
   });
 
   let stopping: Promise<void> | undefined;
