@@ -139,6 +139,7 @@ describe('operator against a real kube-apiserver', function () {
     const st = (await get<Obj & { status: { observedGeneration: number; selector: string; listeners: { bootstrapServers: string }[] } }>(RESOURCES.AutoMQCluster, 'prod'))!;
     expect(st.status.observedGeneration).to.equal(st.metadata.generation);
     expect(st.status.selector).to.equal('automq.io/cluster=prod,app.kubernetes.io/component=broker');
+    expect((st.status as unknown as { zoneNames: string }).zoneNames).to.equal('za,zb,zc');
     expect(st.status.listeners[0]!.bootstrapServers).to.equal(`prod-bootstrap.${NS}.svc:9092`);
 
     for (const z of ['za', 'zb', 'zc']) await markDeploymentReady(`prod-broker-${z}`);

@@ -240,6 +240,7 @@ export const clusterStatusSchema = z
     readyReplicas: z.number().int().optional().describe('Ready brokers.'),
     selector: z.string().optional().describe('Label selector of the broker pods (for /scale, HPA and KEDA).'),
     clusterId: z.string().optional().describe('Kafka cluster id in use.'),
+    zoneNames: z.string().optional().describe('Comma-separated zone names (for the Zones printer column).'),
     zones: z.array(zoneStatusSchema).optional().describe('Per-zone replicas and bootstrap addresses.'),
     listeners: z.array(listenerStatusSchema).optional().describe('Bootstrap addresses per listener.'),
     activeController: z.number().int().optional().describe('Node id of the active controller, if known.'),

@@ -182,7 +182,7 @@ export function buildCrds(): { file: string; crd: JsonSchema }[] {
           READY_COLUMN,
           { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired brokers.' },
           { name: 'Ready Brokers', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready brokers.' },
-          { name: 'Zones', type: 'string', jsonPath: '.spec.zones[*].name', description: 'Zones the brokers run in.' },
+          { name: 'Zones', type: 'string', jsonPath: '.status.zoneNames', description: 'Zones the brokers run in.' },
           REASON_COLUMN,
           AGE_COLUMN,
         ],

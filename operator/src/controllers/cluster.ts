@@ -215,6 +215,7 @@ export class ClusterController {
     if (err) throw new Error(err);
     s.desired = desiredChildren(s.cluster);
     s.status.clusterId = clusterIdOf(s.cluster);
+    s.status.zoneNames = s.cluster.spec.zones.map((z) => z.name).join(',');
     s.status.selector = selectorString(brokerSelector(s.cluster.metadata.name ?? ''));
   }
 
