@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildCrds, CRD_DIRS } from '../api/crd.js';
 import { renderCrdYaml } from './render.js';
+import { DOC_FILE, renderOperatorDoc } from './docs.js';
 
 async function main(): Promise<void> {
   const root = process.argv[2] ?? process.cwd();
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
       console.log(`wrote ${path.relative(root, target)}`);
     }
   }
+  await writeFile(path.join(root, DOC_FILE), renderOperatorDoc());
+  console.log(`wrote ${DOC_FILE}`);
 }
 
 main().catch((err: unknown) => {
