@@ -5,6 +5,8 @@ import type { ByteRange, ObjectInfo, ObjectStore } from '../../../broker/src/s3s
 import { MemoryObjectStore } from '../../../broker/src/s3stream/object-store/memory.js';
 import { TransientObjectStoreError } from '../../../broker/src/s3stream/object-store/instrumented.js';
 import type { Timers } from '../../../broker/src/s3stream/util/async.js';
+import type { StreamClientOptions } from '../../../broker/src/s3stream/api.js';
+import type { InternalOptions } from '../../../broker/src/s3stream/stream-client.js';
 
 /** Polls `cond` until true; fails with `what` after `timeoutMs` (a bounded wait, not a sleep). */
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
@@ -144,3 +146,9 @@ export function payload(n: number, size: number): Buffer {
   if (size >= 4) b.writeUInt32BE(n >>> 0, 0);
   return b;
 }
+
+/** Small, fast settings: 5 ms WAL flushes, no periodic compaction, immediate deletion. */
+export function fastOptions(store: StreamClientOptions['store'], over: Partial<StreamClientOptions> = {}): StreamClientOptions {
+  return { store, nodeId: 1, walFlushIntervalMs: 5, compactionIntervalMs: 0, objectDeleteGraceMs: 0, ...over };
+}
+export const fastInternal: InternalOptions = { metadataCommitDelayMs: 20, sweepOrphans: false };

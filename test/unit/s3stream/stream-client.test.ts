@@ -1,14 +1,8 @@
 import { expect } from 'chai';
-import type { StreamClient, StreamClientOptions } from '../../../broker/src/s3stream/api.js';
+import type { StreamClient } from '../../../broker/src/s3stream/api.js';
 import { OffsetOutOfRangeError, StreamClosedError, StreamFencedError } from '../../../broker/src/s3stream/api.js';
-import type { InternalOptions } from '../../../broker/src/s3stream/stream-client.js';
 import { openStreamClient } from '../../../broker/src/s3stream/stream-client.js';
-import { TestStore, payload, stateOf, waitFor } from './helpers.js';
-
-export function fastOptions(store: StreamClientOptions['store'], over: Partial<StreamClientOptions> = {}): StreamClientOptions {
-  return { store, nodeId: 1, walFlushIntervalMs: 5, compactionIntervalMs: 0, objectDeleteGraceMs: 0, ...over };
-}
-export const fastInternal: InternalOptions = { metadataCommitDelayMs: 20, sweepOrphans: false };
+import { TestStore, fastInternal, fastOptions, payload, stateOf, waitFor } from './helpers.js';
 
 describe('s3stream stream client', () => {
   let store: TestStore;

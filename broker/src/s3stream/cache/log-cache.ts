@@ -2,7 +2,7 @@
  * LogCache: the most recent durable appends of every stream, so tail reads (consumers keeping up)
  * never touch the object store. It only receives data once the WAL made it durable (reads never go
  * past the confirmed offset anyway), so everything in it can be evicted: the bound is strict.
- * Eviction is FIFO over flushes, oldest first.
+ * Eviction is FIFO over flushes, oldest first, record by record.
  */
 import type { StoredRecord } from '../object/format.js';
 import { recordBytes } from '../object/format.js';
@@ -67,10 +67,12 @@ export class LogCache {
 
   private evict(): void {
     while (this.bytesHeld > this.maxBytes && this.fifoHead < this.fifo.length) {
-      const seg = this.fifo[this.fifoHead++]!;
+      const seg = this.fifo[this.fifoHead]!;
       const s = this.streams.get(seg.streamId);
+      // Record by record, so that a flush bigger than the cache still leaves its newest records.
       // Entries stay (tiny) when empty: their `removed` count keeps later segments meaningful.
-      if (s !== undefined && seg.absEnd > s.removed) this.removeFront(s, seg.absEnd - s.removed);
+      if (s !== undefined && seg.absEnd > s.removed) this.removeFront(s, 1);
+      else this.fifoHead++;
     }
     if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) {
       this.fifo.splice(0, this.fifoHead);

@@ -243,6 +243,9 @@ export class MetadataLog {
         if (this.pending !== undefined) this.pending.urgent = true;
         this.schedule();
       }, this.opts.commitDelayMs);
+      // Lazy records describe data that is already durable elsewhere (WAL objects, found again by
+      // recovery), so this timer alone must not keep the process alive.
+      (this.lazyTimer as { unref?: () => void } | undefined)?.unref?.();
     }
   }
 
@@ -332,10 +335,12 @@ export class MetadataLog {
    */
   async checkNotFenced(): Promise<void> {
     if (this.fenced !== undefined) throw this.fenced;
-    while (this.writing !== undefined) {
-      await this.writing;
-      if (this.fenced !== undefined) throw this.fenced;
-    }
+    // A write in flight claims the next seq: its outcome is the answer for that seq. One wait is
+    // enough (no starvation under a stream of writes): once it succeeded, a new owner can only
+    // take a later seq, which the GET below looks at; a later write of our own is recognized.
+    const inFlight = this.writing;
+    if (inFlight !== undefined) await inFlight;
+    if (this.fenced !== undefined) throw this.fenced;
     const next = this.lastSeq + 1;
     let body: Buffer;
     try {
