@@ -23,7 +23,10 @@ import type { ObjectStore } from './object-store/object-store.js';
 export type { ObjectStore } from './object-store/object-store.js';
 
 export interface StreamClientOptions {
-  /** The object store holding all data and metadata. */
+  /**
+   * The object store holding all data and metadata. One client writes a store at a time: opening a
+   * client fences the previous one (its writes then fail with MetadataFencedError).
+   */
   store: ObjectStore;
   /** This process's node id; used in WAL object keys so several writers never collide. */
   nodeId: number;
@@ -87,8 +90,10 @@ export interface Stream {
    * Appends a payload spanning `count` offsets. The base offset is assigned synchronously and
    * appends are ordered: durable promises of one stream resolve in append order. Throws
    * StreamFencedError if the stream was opened elsewhere with a higher epoch, StreamClosedError
-   * after close(). Waits for room when too many bytes are unflushed (back-pressure): callers
-   * should await `ready()` first when they want to apply back-pressure upstream.
+   * after close() or deleteStream(), MetadataFencedError once another client took over the store.
+   * The payload is copied. append() itself never blocks: when too many bytes are unflushed the
+   * data is still accepted and its `durable` just resolves later; callers apply back-pressure
+   * upstream by awaiting `ready()` before appending.
    */
   append(payload: Buffer, count: number): AppendResult;
   /** Resolves when the WAL has room for more appends. */
@@ -102,7 +107,11 @@ export interface Stream {
   fetch(startOffset: number, endOffset: number, maxBytes: number): Promise<FetchedBatch[]>;
   /** Resolves when confirmOffset() > offset or the signal aborts (then resolves too). */
   waitForData(offset: number, signal: AbortSignal): Promise<void>;
-  /** Moves the start offset forward (retention, delete-records); data below it becomes unreadable and is freed. */
+  /**
+   * Moves the start offset forward (retention, delete-records); data below it becomes unreadable and
+   * is freed. A no-op at or below startOffset(); OffsetOutOfRangeError beyond confirmOffset();
+   * StreamFencedError through a handle with an older epoch.
+   */
   trim(newStartOffset: number): Promise<void>;
   /**
    * Retention by time: moves the start offset past data appended before `appendedBeforeMs`, in
@@ -129,9 +138,9 @@ export interface KvStore {
 export interface StreamClient {
   /** Creates a new empty stream (durable when resolved). */
   createStream(): Promise<Stream>;
-  /** Opens an existing stream for append and read, bumping its epoch (fences older handles). */
+  /** Opens an existing stream for append and read, bumping its epoch (fences older handles). Throws if it does not exist. */
   openStream(streamId: number): Promise<Stream>;
-  /** Deletes a stream and (after the grace period) its objects. */
+  /** Deletes a stream and (after the grace period) its objects. A no-op for unknown ids; ids are never reused. */
   deleteStream(streamId: number): Promise<void>;
   listStreams(): StreamInfo[];
   /** Small application metadata (topics, configs...), persisted in the same metadata log. */
@@ -142,7 +151,7 @@ export interface StreamClient {
   compactNow(): Promise<void>;
   /** Counters for metrics: requests by type, bytes up/down, cache hits/misses, object counts. */
   stats(): StorageStats;
-  /** Flushes, commits, stops background work. Idempotent. */
+  /** Flushes, commits, stops background work. Idempotent. Does not close the ObjectStore (the caller owns it). */
   close(): Promise<void>;
 }
 
@@ -158,6 +167,7 @@ export interface StorageStats {
   readonly blockCacheMisses: number;
   readonly streamObjects: number;
   readonly walObjectsLive: number;
+  /** Metadata records written by this client (batched: several records share one log object PUT). */
   readonly metadataRecords: number;
 }
 

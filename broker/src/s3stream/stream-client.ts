@@ -28,6 +28,7 @@ import type { RetryPolicy } from './object-store/instrumented.js';
 import { InstrumentedObjectStore } from './object-store/instrumented.js';
 import type { StoredRecord } from './object/format.js';
 import { rangesOf } from './object/format.js';
+import { entriesFor } from './object/reader.js';
 import { BlockCache, IndexCache } from './cache/block-cache.js';
 import { LogCache } from './cache/log-cache.js';
 import { MetadataLog } from './metadata/metadata-log.js';
@@ -554,7 +555,7 @@ class S3StreamClient implements StreamClient {
       if (obj === undefined) throw new ObjectNotFoundError(`object ${range.objectId}`);
       const index = await this.indexCache.get(obj);
       const lower = Math.max(from, range.start);
-      const entries = index.entries.filter((e) => e.streamId === rt.id && e.endOffset > lower && e.startOffset < range.end);
+      const entries = entriesFor(index.entries, rt.id, lower, range.end);
       for (let i = 0; i < entries.length; i++) {
         if (entries[i]!.startOffset >= limit) return;
         const records = await this.blockCache.block(obj, entries, i, rt.readahead);

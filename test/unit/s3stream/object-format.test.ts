@@ -61,10 +61,12 @@ describe('s3stream object format', () => {
     expect(index.map((e) => e.recordCount)).to.deep.equal([1, 1, 1]);
   });
 
-  it('rejects out-of-order records', () => {
+  it('rejects out-of-order records and streams', () => {
     const w = new ObjectWriter(1000);
     w.add(1, rec(10, 5, 1));
     expect(() => w.add(1, rec(12, 1, 1))).to.throw(RangeError, /offset order/);
+    w.add(2, rec(0, 1, 1));
+    expect(() => w.add(1, rec(20, 1, 1))).to.throw(RangeError, /ascending id order/);
   });
 
   it('detects corruption in blocks, index and footer', () => {

@@ -92,8 +92,8 @@ export function rangesOf(index: readonly IndexEntry[]): StreamRange[] {
 }
 
 /**
- * Builds one object. Records must be added grouped by stream, each stream's records in offset
- * order (the WAL and compaction both produce them that way).
+ * Builds one object. Records must be added grouped by stream in ascending stream id, each
+ * stream's records in offset order (the WAL and compaction both produce them that way).
  */
 export class ObjectWriter {
   private readonly parts: Buffer[] = [];
@@ -113,6 +113,9 @@ export class ObjectWriter {
   add(streamId: number, record: StoredRecord): void {
     if (!Number.isInteger(record.count) || record.count <= 0 || record.count > 0xffff_ffff) {
       throw new RangeError(`record count must be a positive 32-bit integer, got ${record.count}`);
+    }
+    if (streamId < this.blockStream) {
+      throw new RangeError(`streams must be added in ascending id order (${streamId} after ${this.blockStream}): readers binary-search the index`);
     }
     const size = recordBytes(record.payload.length);
     if (

@@ -35,9 +35,27 @@ export async function readObjectIndex(store: ObjectStore, key: string, knownSize
   return { key, size, footer, entries };
 }
 
-/** Index entries of one stream overlapping [start, end), in order. */
+/**
+ * Index entries of one stream overlapping [start, end), in order. Entries are sorted by
+ * (streamId, startOffset), so this is a binary search plus a short scan even for WAL objects
+ * holding thousands of streams.
+ */
 export function entriesFor(entries: readonly IndexEntry[], streamId: number, start: number, end: number): IndexEntry[] {
-  return entries.filter((e) => e.streamId === streamId && e.endOffset > start && e.startOffset < end);
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const e = entries[mid]!;
+    if (e.streamId < streamId || (e.streamId === streamId && e.endOffset <= start)) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: IndexEntry[] = [];
+  for (let i = lo; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.streamId !== streamId || e.startOffset >= end) break;
+    out.push(e);
+  }
+  return out;
 }
 
 /**
