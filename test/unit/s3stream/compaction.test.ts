@@ -5,7 +5,7 @@ import { planCompaction } from '../../../broker/src/s3stream/compaction/planner.
 import type { PlannerObject } from '../../../broker/src/s3stream/compaction/planner.js';
 import { openStreamClient } from '../../../broker/src/s3stream/stream-client.js';
 import { MemoryObjectStore } from '../../../broker/src/s3stream/object-store/memory.js';
-import { fastInternal, fastOptions, payload } from './helpers.js';
+import { TestStore, fastInternal, fastOptions, payload, waitFor } from './helpers.js';
 
 async function readAll(s: Stream): Promise<{ baseOffset: number; payload: Buffer }[]> {
   const out: { baseOffset: number; count: number; payload: Buffer }[] = [];
@@ -177,6 +177,27 @@ describe('s3stream compaction and retention', () => {
     await client.compactNow();
     expect(await store.list('wal/')).to.deep.equal([]);
     expect((await readAll(s)).length).to.equal(2);
+  });
+
+  it('a stream deleted while compaction copies it: the others are intact, nothing is left behind', async () => {
+    await client.close();
+    const test = new TestStore(store);
+    client = await openStreamClient(fastOptions(test, { walFlushBytes: 2048, now: () => clock }), fastInternal);
+    const a = await client.createStream();
+    const b = await client.createStream();
+    for (let i = 0; i < 10; i++) await Promise.all([a.append(payload(i, 300), 1).durable, b.append(payload(100 + i, 300), 1).durable]);
+    test.holdPuts = (k) => k.startsWith('data/');
+    const compacting = client.compactNow();
+    await waitFor(() => test.heldKeys().length > 0, 'the first compaction output upload');
+    await client.deleteStream(a.id);
+    test.holdPuts = undefined;
+    for (const k of test.heldKeys()) test.release(k);
+    await compacting;
+    await client.compactNow(); // collects what the first round released
+    expect(client.stats().streamObjects).to.equal(1);
+    expect(client.stats().walObjectsLive).to.equal(0);
+    expect(await dataObjects(store)).to.have.length(1);
+    expect((await readAll(b)).map((x) => x.payload.readUInt32BE(0))).to.deep.equal(Array.from({ length: 10 }, (_, i) => 100 + i));
   });
 
   it('deleteStream frees its objects and forgets it across restarts', async () => {

@@ -6,7 +6,7 @@ import { applyRecord, emptyState, toSnapshot } from '../../../broker/src/s3strea
 import type { MetaRecord } from '../../../broker/src/s3stream/metadata/records.js';
 import { MemoryObjectStore } from '../../../broker/src/s3stream/object-store/memory.js';
 import type { ObjectStore } from '../../../broker/src/s3stream/object-store/object-store.js';
-import { FakeTimers, stateOf } from './helpers.js';
+import { FakeTimers, TestStore, stateOf } from './helpers.js';
 
 function opts(store: ObjectStore, over: Partial<MetadataLogOptions> = {}): MetadataLogOptions {
   return { store, now: () => 1000, snapshotEvery: 1000, commitDelayMs: 2000, ...over };
@@ -156,6 +156,16 @@ describe('s3stream metadata log', () => {
     const results = await Promise.allSettled([a.append([{ t: 'createStream', id: 0 }]), b.append([{ t: 'createStream', id: 5 }])]);
     expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
     expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof MetadataFencedError)).to.have.length(1);
+  });
+
+  it('retries a failed metadata write until it succeeds (records are never dropped)', async () => {
+    const store = new TestStore();
+    const log = await MetadataLog.load(opts(store));
+    store.failNextPuts = 2;
+    await log.append([{ t: 'createStream', id: 0 }]);
+    expect(store.failNextPuts).to.equal(0);
+    expect(store.puts).to.deep.equal([logKey(1)]);
+    expect((await MetadataLog.load(opts(store))).durable.streams.has(0)).to.equal(true);
   });
 
   it('refuses to load a log with a gap, saying what is missing', async () => {

@@ -75,11 +75,44 @@ export async function executePlan(ctx: ExecutorContext, plan: CompactionPlan): P
     return 0;
   };
 
+  try {
+    await writeOutputs(ctx, plan, uploaded);
+  } catch (err) {
+    if (err instanceof SourceGone) return abandon(err.message);
+    // Do not leave uncommitted outputs behind (the startup sweep would find them, but later).
+    await store.delete(uploaded.map((u) => u.key)).catch(() => undefined);
+    throw err;
+  }
+
+  // The state may have moved while we copied (trims, deletes, other plans): re-check, then commit
+  // without yielding so nothing can change between the check and the record.
+  const sources = new Set(plan.sources);
+  for (const id of plan.sources) {
+    const o = spec.objects.get(id);
+    if (o === undefined || o.releasedAtMs !== undefined) return abandon(`source object ${id} was released meanwhile`);
+  }
+  for (const s of spec.streams.values()) {
+    const mine = uploaded.flatMap((u) => u.ranges.filter((r) => r.s === s.id));
+    for (const r of s.ranges) {
+      if (sources.has(r.objectId) && r.end > s.startOffset && !covers(mine, Math.max(r.start, s.startOffset), r.end)) {
+        return abandon(`outputs do not cover stream ${s.id} [${r.start}, ${r.end}) of object ${r.objectId}`);
+      }
+    }
+  }
+  await metadata.append([{ t: 'compact', remove: [...plan.sources], add: uploaded }]);
+  return uploaded.length;
+}
+
+class SourceGone extends Error {}
+
+async function writeOutputs(ctx: ExecutorContext, plan: CompactionPlan, uploaded: NewObject[]): Promise<void> {
+  const { store, metadata } = ctx;
+  const spec = metadata.spec;
   for (const output of plan.outputs) {
     const writer = new ObjectWriter(ctx.blockBytes);
     for (const piece of output.pieces) {
       const src = spec.objects.get(piece.objectId);
-      if (src === undefined || src.releasedAtMs !== undefined) return abandon(`source object ${piece.objectId} is gone`);
+      if (src === undefined || src.releasedAtMs !== undefined) throw new SourceGone(`source object ${piece.objectId} is gone`);
       const index = await ctx.indexCache.get(src);
       const entries = entriesFor(index.entries, output.streamId, piece.start, piece.end);
       for (const run of contiguousRuns(entries, READ_RUN_BYTES)) {
@@ -103,22 +136,4 @@ export async function executePlan(ctx: ExecutorContext, plan: CompactionPlan): P
       ranges: rangesOf(index).map((r) => ({ s: r.streamId, start: r.startOffset, end: r.endOffset, bytes: r.bytes, ts: r.maxAppendTimeMs })),
     });
   }
-
-  // The state may have moved while we copied (trims, deletes, other plans): re-check, then commit
-  // without yielding so nothing can change between the check and the record.
-  const sources = new Set(plan.sources);
-  for (const id of plan.sources) {
-    const o = spec.objects.get(id);
-    if (o === undefined || o.releasedAtMs !== undefined) return abandon(`source object ${id} was released meanwhile`);
-  }
-  for (const s of spec.streams.values()) {
-    const mine = uploaded.flatMap((u) => u.ranges.filter((r) => r.s === s.id));
-    for (const r of s.ranges) {
-      if (sources.has(r.objectId) && r.end > s.startOffset && !covers(mine, Math.max(r.start, s.startOffset), r.end)) {
-        return abandon(`outputs do not cover stream ${s.id} [${r.start}, ${r.end}) of object ${r.objectId}`);
-      }
-    }
-  }
-  await metadata.append([{ t: 'compact', remove: [...plan.sources], add: uploaded }]);
-  return uploaded.length;
 }
