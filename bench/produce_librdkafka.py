@@ -18,6 +18,7 @@ ap.add_argument("--size", type=int, default=1024)
 ap.add_argument("--linger-ms", type=int, default=5)
 ap.add_argument("--batch-bytes", type=int, default=1048576)
 ap.add_argument("--acks", default="all")
+ap.add_argument("--rate", type=float, default=0, help="records/s; 0 = as fast as possible")
 args = ap.parse_args()
 
 p = Producer({
@@ -56,7 +57,15 @@ while True:
     now = time.perf_counter()
     if now >= deadline:
         break
-    for _ in range(512):
+    if args.rate > 0:
+        due = int((now - start) * args.rate)
+        if sent >= due:
+            p.poll(0.001)
+            continue
+        burst = min(512, due - sent)
+    else:
+        burst = 512
+    for _ in range(burst):
         try:
             if sent % 8 == 0:
                 t0 = time.perf_counter()
