@@ -548,6 +548,7 @@ class S3StreamClient implements StreamClient {
       if (ranges[mid]!.end <= from) lo = mid + 1;
       else hi = mid;
     }
+    if (rt.readahead > this.cfg.objectBlockBytes) this.prefetchRanges(rt, ranges, lo, limit);
     for (let ri = lo; ri < ranges.length && !isFull(); ri++) {
       const range = ranges[ri]!;
       if (range.start >= limit) break;
@@ -565,6 +566,32 @@ class S3StreamClient implements StreamClient {
           if (!visit(r)) return;
         }
       }
+    }
+  }
+
+  /**
+   * A sequential reader's readahead cannot span objects within one GET; before compaction a
+   * stream's data is spread over many WAL objects. So the first blocks of the next ranges, up to
+   * the readahead budget, are fetched in parallel now; the reading loop then finds them in the
+   * BlockCache (or joins the GET in flight).
+   */
+  private prefetchRanges(rt: StreamRuntime, ranges: readonly { objectId: number; start: number; end: number; bytes: number }[], from: number, limit: number): void {
+    let budget = rt.readahead;
+    for (let ri = from + 1; ri < ranges.length && budget > 0; ri++) {
+      const range = ranges[ri]!;
+      if (range.start >= limit) break;
+      const obj = this.metadata.spec.objects.get(range.objectId);
+      if (obj === undefined) break;
+      const share = Math.min(budget, range.bytes);
+      budget -= range.bytes;
+      void this.indexCache
+        .get(obj)
+        .then((index) => {
+          const entries = entriesFor(index.entries, rt.id, range.start, range.end);
+          if (entries.length > 0) return this.blockCache.block(obj, entries, 0, share);
+          return undefined;
+        })
+        .catch(() => undefined); // only a hint; the real read reports errors
     }
   }
 

@@ -101,6 +101,19 @@ describe('s3stream WAL', () => {
     expect(wal.unflushedBytes).to.equal(0);
   });
 
+  it('keeps objects about flushBytes big while every upload slot is busy', async () => {
+    const { wal, store } = setup({ flushBytes: 1000, maxInflight: 2 });
+    store.holdPuts = () => true;
+    const acks = Array.from({ length: 30 }, (_, i) => wal.append(1, rec(i, 300))); // 4 records per object
+    await waitFor(() => store.heldKeys().length === 2, 'two uploads in flight');
+    store.holdPuts = undefined;
+    for (const k of store.heldKeys()) store.release(k);
+    await wal.flush();
+    await Promise.all(acks);
+    expect(store.puts).to.have.length(8);
+    for (const k of store.puts) expect((await store.head(k))!.size).to.be.below(2000);
+  });
+
   it('flush() forces out everything appended so far', async () => {
     const { wal, store } = setup();
     const p = wal.append(1, rec(0, 10));

@@ -50,7 +50,7 @@ export interface WalOptions {
   flushBytes: number;
   maxUnflushedBytes: number;
   blockBytes: number;
-  /** Max flushes uploading or waiting to be acked (default 4). */
+  /** Max concurrent uploads (default 4); further sealed flushes wait for a slot. */
   maxInflight?: number;
   checkNotFenced: () => Promise<void>;
   /** Called in seq order, before the flush's append promises resolve. */
@@ -65,9 +65,11 @@ interface Batch {
   readonly done: Deferred<void>;
 }
 
+/** A sealed batch with its seq: waiting for an upload slot, uploading, or uploaded and awaiting its ack. */
 interface Flight {
   readonly seq: number;
   readonly batch: Batch;
+  started: boolean;
   uploaded: { size: number; index: IndexEntry[] } | undefined;
 }
 
@@ -76,7 +78,7 @@ export class WriteAheadLog {
   private readonly flights: Flight[] = [];
   private nextSeq: number;
   private timer: unknown;
-  private flushWanted = false;
+  private uploading = 0;
   private draining = false;
   private failure: Error | undefined;
   private unflushed = 0;
@@ -130,17 +132,13 @@ export class WriteAheadLog {
   /** Flushes now and resolves when everything appended so far is durable. */
   async flush(): Promise<void> {
     const target = this.open?.done.promise ?? this.flights[this.flights.length - 1]?.batch.done.promise;
-    if (this.open !== undefined) {
-      this.flushWanted = true;
-      this.flushNow();
-    }
+    this.flushNow();
     if (target !== undefined) await target;
     if (this.failure !== undefined) throw this.failure;
   }
 
   private onTimer(): void {
     this.timer = undefined;
-    this.flushWanted = true;
     this.flushNow();
   }
 
@@ -151,16 +149,26 @@ export class WriteAheadLog {
     }
     const batch = this.open;
     if (batch === undefined || this.failure !== undefined) return;
-    if (this.flights.length >= this.maxInflight) {
-      // Picked up by drain() when a slot frees.
-      this.flushWanted = true;
-      return;
-    }
-    this.flushWanted = false;
+    // Sealed now even when every upload slot is busy, so objects stay about flushBytes big
+    // instead of one huge object accumulating behind a slow store.
     this.open = undefined;
-    const flight: Flight = { seq: this.nextSeq++, batch, uploaded: undefined };
-    this.flights.push(flight);
-    void this.upload(flight);
+    this.flights.push({ seq: this.nextSeq++, batch, started: false, uploaded: undefined });
+    this.pump();
+  }
+
+  private pump(): void {
+    for (const f of this.flights) {
+      if (this.uploading >= this.maxInflight || this.failure !== undefined) return;
+      if (f.started) continue;
+      f.started = true;
+      this.uploading++;
+      void this.upload(f)
+        .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
+        .finally(() => {
+          this.uploading--;
+          this.pump();
+        });
+    }
   }
 
   private async upload(flight: Flight): Promise<void> {
@@ -235,7 +243,6 @@ export class WriteAheadLog {
           flight.batch.done.resolve();
         }
         this.wakeReady();
-        if (this.open !== undefined && (this.flushWanted || this.open.bytes >= this.opts.flushBytes)) this.flushNow();
       }
     } finally {
       this.draining = false;
