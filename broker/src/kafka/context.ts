@@ -5,6 +5,7 @@
 import type { Logger } from 'winston';
 import type { GroupCoordinator } from '../group/coordinator.js';
 import type { BrokerConfig } from './config/broker-config.js';
+import type { AppendGate } from './log/append-gate.js';
 import type { LogManager } from './log/log-manager.js';
 import type { ProducerIdManager } from './producer/producer-id-manager.js';
 import type { TopicService } from './topics/topic-service.js';
@@ -42,6 +43,8 @@ export interface BrokerContext {
   readonly topicAdmin: TopicService;
   /** Open partition logs. */
   readonly logs: LogManager;
+  /** FIFO for produce appends with storage back-pressure. */
+  readonly appendGate: AppendGate;
   /** Broker-level Kafka settings. */
   readonly config: BrokerConfig;
   readonly producerIds: ProducerIdManager;

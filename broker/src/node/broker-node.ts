@@ -13,6 +13,7 @@ import { GroupCoordinator } from '../group/coordinator.js';
 import type { BrokerContext, NodeInfo } from '../kafka/context.js';
 import { BrokerConfig } from '../kafka/config/broker-config.js';
 import { HANDLERS } from '../kafka/handlers/index.js';
+import { AppendGate } from '../kafka/log/append-gate.js';
 import { LogManager } from '../kafka/log/log-manager.js';
 import { ProducerIdManager } from '../kafka/producer/producer-id-manager.js';
 import { TopicRegistry } from '../kafka/topics/topic-registry.js';
@@ -110,6 +111,7 @@ export async function startBroker(
     now: Date.now,
     topicAdmin,
     logs,
+    appendGate: new AppendGate(() => offsetLog.ready()),
     config,
     producerIds: new ProducerIdManager(kv),
     metrics,

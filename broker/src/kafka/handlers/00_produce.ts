@@ -3,8 +3,9 @@
  * Behaviour: batches are validated (CRC32C, size, record count) and appended as produced,
  * compression untouched; acks=1 and acks=-1 answer once the data is durable in the object store
  * (there are no replicas: the object store is the replication); acks=0 answers nothing.
- * All partitions of one request are appended in request order before any await, so pipelined
- * requests on one connection keep their order.
+ * Appends go through the broker's AppendGate: requests append one after another in arrival
+ * order, each once the WAL has room, so pipelined requests keep their order and a slow object
+ * store slows producers down instead of growing memory.
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Produce } from '../../protocol/messages/00_produce.js';
@@ -42,61 +43,65 @@ export default defineHandler(Produce, { min: 3, max: 11 }, async (req, _ctx, bro
     }));
     return { responses };
   }
-  const now = broker.now();
   const waits: Promise<void>[] = [];
-  const responses = req.topicData.map((t) => ({
-    name: t.name,
-    partitionResponses: t.partitionData.map((p): PartitionResponse => {
-      const res: PartitionResponse = {
-        index: p.index,
-        errorCode: 0,
-        baseOffset: -1n,
-        logAppendTimeMs: -1n,
-        logStartOffset: -1n,
-        errorMessage: null,
-        recordErrors: [],
-      };
-      const fail = (code: number, message: string): PartitionResponse => ({ ...res, errorCode: code, errorMessage: message });
-      const nameProblem = topicNameProblem(t.name);
-      if (nameProblem) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
-      const topic = broker.topicAdmin.registry.get(t.name);
-      const log = broker.logs.get(t.name, p.index);
-      if (!topic || !log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic-partition ${t.name}-${p.index}`);
-      if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
-      const split = splitBatches(p.records);
-      if (!split.ok) {
-        const code = split.reason === 'bad-magic' ? ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT : ErrorCode.CORRUPT_MESSAGE;
-        return fail(code, split.message);
-      }
-      const outcome = log.append(split.batches, {
-        maxMessageBytes: Number(broker.topicAdmin.topicConfig(topic, 'max.message.bytes')),
-        logAppendTime: broker.topicAdmin.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime',
-        now,
-      });
-      if (outcome.errorCode !== 0 || !('durable' in outcome)) {
-        const e = outcome as { errorCode: number; errorMessage: string; recordErrors?: { batchIndex: number; message: string }[] };
-        return {
-          ...fail(e.errorCode, e.errorMessage),
-          recordErrors: (e.recordErrors ?? []).map((r) => ({ batchIndex: r.batchIndex, batchIndexErrorMessage: r.message })),
-        };
-      }
-      if (req.acks !== 0) {
-        waits.push(
-          outcome.durable.catch((err: unknown) => {
-            res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-            res.errorMessage = `append not durable: ${(err as Error).message}`;
-            res.baseOffset = -1n;
-          }),
-        );
-      }
-      broker.metrics.recordIn(t.name, p.index, p.records.length, split.batches.reduce((n, b) => n + b.readInt32BE(57), 0));
-      res.baseOffset = BigInt(outcome.baseOffset);
-      res.logAppendTimeMs = BigInt(outcome.logAppendTime);
-      res.logStartOffset = BigInt(log.logStartOffset());
-      return res;
-    }),
-  }));
+  const responses = await broker.appendGate.run(() => appendAll());
   if (req.acks === 0) return NO_RESPONSE;
   await Promise.all(waits);
   return { responses, throttleTimeMs: 0 };
+
+  function appendAll() {
+    const now = broker.now();
+    return req.topicData.map((t) => ({
+      name: t.name,
+      partitionResponses: t.partitionData.map((p): PartitionResponse => {
+        const res: PartitionResponse = {
+          index: p.index,
+          errorCode: 0,
+          baseOffset: -1n,
+          logAppendTimeMs: -1n,
+          logStartOffset: -1n,
+          errorMessage: null,
+          recordErrors: [],
+        };
+        const fail = (code: number, message: string): PartitionResponse => ({ ...res, errorCode: code, errorMessage: message });
+        const nameProblem = topicNameProblem(t.name);
+        if (nameProblem) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
+        const topic = broker.topicAdmin.registry.get(t.name);
+        const log = broker.logs.get(t.name, p.index);
+        if (!topic || !log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic-partition ${t.name}-${p.index}`);
+        if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
+        const split = splitBatches(p.records);
+        if (!split.ok) {
+          const code = split.reason === 'bad-magic' ? ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT : ErrorCode.CORRUPT_MESSAGE;
+          return fail(code, split.message);
+        }
+        const outcome = log.append(split.batches, {
+          maxMessageBytes: Number(broker.topicAdmin.topicConfig(topic, 'max.message.bytes')),
+          logAppendTime: broker.topicAdmin.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime',
+          now,
+        });
+        if (outcome.errorCode !== 0 || !('durable' in outcome)) {
+          const e = outcome as { errorCode: number; errorMessage: string; recordErrors?: { batchIndex: number; message: string }[] };
+          return {
+            ...fail(e.errorCode, e.errorMessage),
+            recordErrors: (e.recordErrors ?? []).map((r) => ({ batchIndex: r.batchIndex, batchIndexErrorMessage: r.message })),
+          };
+        }
+        if (req.acks !== 0) {
+          waits.push(
+            outcome.durable.catch((err: unknown) => {
+              res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+              res.errorMessage = `append not durable: ${(err as Error).message}`;
+              res.baseOffset = -1n;
+            }),
+          );
+        }
+        broker.metrics.recordIn(t.name, p.index, p.records.length, split.batches.reduce((n, b) => n + b.readInt32BE(57), 0));
+        res.baseOffset = BigInt(outcome.baseOffset);
+        res.logAppendTimeMs = BigInt(outcome.logAppendTime);
+        res.logStartOffset = BigInt(log.logStartOffset());
+        return res;
+      }),
+    }));
+  }
 });

@@ -193,8 +193,9 @@ export class PartitionLog {
     let baseOffset = -1;
     let lastDurable: Promise<void> = Promise.resolve();
     for (let i = 0; i < batches.length; i++) {
-      // Copy: the request buffer is shared with the connection and we rewrite header fields.
-      const batch = Buffer.from(batches[i]!);
+      // Rewritten in place: the request frame belongs to this request alone, and the stream
+      // copies the payload on append.
+      const batch = batches[i]!;
       const h = headers[i]!;
       const offset = this.stream.nextOffset();
       setBaseOffset(batch, offset);
