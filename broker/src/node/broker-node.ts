@@ -129,7 +129,11 @@ export async function startBroker(
 
   const timers = [
     setInterval(() => void topicAdmin.enforceRetention(), config.int('log.retention.check.interval.ms')),
-    setInterval(() => void snapshotProducers(logs.all(), log), PRODUCER_SNAPSHOT_INTERVAL_MS),
+    setInterval(() => {
+      const idleSince = Date.now() - config.int('producer.id.expiration.ms');
+      for (const l of logs.all()) l.expireProducers(idleSince);
+      void snapshotProducers(logs.all(), log);
+    }, PRODUCER_SNAPSHOT_INTERVAL_MS),
   ];
   for (const t of timers) t.unref();
 

@@ -285,6 +285,13 @@ export class PartitionLog {
     return this.logStartOffset();
   }
 
+  /** Forgets idempotent producers idle since before `olderThanMs` (producer.id.expiration.ms). */
+  expireProducers(olderThanMs: number): void {
+    const before = this.producers.size;
+    this.producers.expire(olderThanMs);
+    if (this.producers.size !== before) this.appendsSinceSnapshot++;
+  }
+
   /** Persists the producer state so a restart replays only the tail. */
   async snapshotProducers(force = false): Promise<void> {
     if (!force && this.appendsSinceSnapshot === 0) return;
