@@ -82,7 +82,9 @@ export class FakeStreamClient implements StreamClient {
 
   stats(): StorageStats {
     return {
-      objectStoreRequests: { put: 0, get: 0, list: 0, delete: 0, head: 0 },
+      objectStoreRequests: { put: 0, get: 0, list: 0, delete: 0, head: 0, multipartCreate: 0, multipartPart: 0, multipartComplete: 0, multipartAbort: 0 },
+      objectStoreErrors: { put: 0, get: 0, list: 0, delete: 0, head: 0, multipartCreate: 0, multipartPart: 0, multipartComplete: 0, multipartAbort: 0 },
+      objectStoreRetries: 0,
       bytesUploaded: 0,
       bytesDownloaded: 0,
       walObjectsWritten: 0,

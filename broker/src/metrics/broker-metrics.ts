@@ -42,6 +42,21 @@ export class BrokerMetrics {
         for (const [type, n] of Object.entries(storageStats().objectStoreRequests)) this.set({ type }, n);
       },
     });
+    // Cost accounting as true counters (rate()-able): S3 bills per request type; bytes show transfer.
+    const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const storageCounter = (name: string, help: string, labelNames: string[], fill: (c: Counter<string>, s: StorageStats) => void) =>
+      new Counter({ name, help, labelNames, registers: reg, collect() { this.reset(); fill(this, storageStats()); } });
+    storageCounter('s3stream_requests_total', 'Object store requests by type (put, get, list, delete, head, multipart_create, multipart_part, multipart_complete, multipart_abort); every attempt counts.', ['type'], (c, s) => {
+      for (const [type, n] of Object.entries(s.objectStoreRequests)) c.inc({ type: snake(type) }, n);
+    });
+    storageCounter('s3stream_request_errors_total', 'Failed object store requests by type (every failed attempt).', ['type'], (c, s) => {
+      for (const [type, n] of Object.entries(s.objectStoreErrors)) c.inc({ type: snake(type) }, n);
+    });
+    storageCounter('s3stream_request_retries_total', 'Object store requests retried after a transient failure (5xx, throttling, network, timeout).', [], (c, s) => c.inc(s.objectStoreRetries));
+    storageCounter('s3stream_transfer_bytes_total', 'Bytes moved to (direction="up") and from (direction="down") the object store.', ['direction'], (c, s) => {
+      c.inc({ direction: 'up' }, s.bytesUploaded);
+      c.inc({ direction: 'down' }, s.bytesDownloaded);
+    });
     storageGauge('s3stream_bytes_uploaded', 'Bytes written to the object store since start.', (s) => s.bytesUploaded);
     storageGauge('s3stream_bytes_downloaded', 'Bytes read from the object store since start.', (s) => s.bytesDownloaded);
     storageGauge('s3stream_wal_objects_written', 'WAL objects written since start.', (s) => s.walObjectsWritten);

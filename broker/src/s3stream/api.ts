@@ -19,6 +19,7 @@
  * Units: offsets are JS numbers (exact up to 2^53). Sizes are bytes.
  */
 import type { ObjectStore } from './object-store/object-store.js';
+import type { RequestKind } from './object-store/instrumented.js';
 
 export type { ObjectStore } from './object-store/object-store.js';
 
@@ -156,7 +157,12 @@ export interface StreamClient {
 }
 
 export interface StorageStats {
-  readonly objectStoreRequests: Readonly<Record<'put' | 'get' | 'list' | 'delete' | 'head', number>>;
+  /** Billable requests by type (every attempt counts; multipart uploads count create, parts and complete). */
+  readonly objectStoreRequests: Readonly<Record<RequestKind, number>>;
+  /** Failed requests by type (every failed attempt). */
+  readonly objectStoreErrors: Readonly<Record<RequestKind, number>>;
+  /** Requests retried after a transient failure. */
+  readonly objectStoreRetries: number;
   readonly bytesUploaded: number;
   readonly bytesDownloaded: number;
   readonly walObjectsWritten: number;

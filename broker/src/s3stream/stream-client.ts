@@ -616,6 +616,8 @@ class S3StreamClient implements StreamClient {
     }
     return {
       objectStoreRequests: c.requests,
+      objectStoreErrors: c.errors,
+      objectStoreRetries: c.retries,
       bytesUploaded: c.bytesUploaded,
       bytesDownloaded: c.bytesDownloaded,
       walObjectsWritten: this.wal.objectsWritten,

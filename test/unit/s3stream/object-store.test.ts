@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ObjectStore } from '../../../broker/src/s3stream/object-store/object-store.js';
-import { ObjectNotFoundError } from '../../../broker/src/s3stream/object-store/object-store.js';
+import { ConditionalConflictError, ObjectNotFoundError } from '../../../broker/src/s3stream/object-store/object-store.js';
 import { MemoryObjectStore } from '../../../broker/src/s3stream/object-store/memory.js';
 import { FileObjectStore, decodeSegment, encodeSegment } from '../../../broker/src/s3stream/object-store/file.js';
 import { S3ObjectStore } from '../../../broker/src/s3stream/object-store/s3.js';
@@ -246,7 +246,7 @@ describe('S3 object store request mapping (fake client)', () => {
   }
   const httpError = (status: number, name: string): Error => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
-  it('putIfAbsent sends If-None-Match: * and maps 412 and 409 to false', async () => {
+  it('putIfAbsent sends If-None-Match: * and maps 412 to false, 409 to ConditionalConflictError', async () => {
     let status = 0;
     const { client, sent } = fakeClient(() => {
       if (status !== 0) throw httpError(status, status === 412 ? 'PreconditionFailed' : 'ConditionalRequestConflict');
@@ -259,7 +259,11 @@ describe('S3 object store request mapping (fake client)', () => {
     status = 412;
     expect(await s.putIfAbsent('k', Buffer.from('x'))).to.equal(false);
     status = 409;
-    expect(await s.putIfAbsent('k', Buffer.from('x'))).to.equal(false);
+    let conflict: unknown;
+    await s.putIfAbsent('k', Buffer.from('x')).catch((e: unknown) => (conflict = e));
+    expect(conflict).to.be.instanceOf(ConditionalConflictError);
+    // Through the wrapper: a first-attempt 409 means someone else is creating the key.
+    expect(await new InstrumentedObjectStore(s).putIfAbsent('k', Buffer.from('x'))).to.equal(false);
     status = 500;
     let err: unknown;
     await s.putIfAbsent('k', Buffer.from('x')).catch((e: unknown) => (err = e));

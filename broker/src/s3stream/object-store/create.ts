@@ -2,6 +2,7 @@
  * Object store from a URL (flag/config input):
  *   file:///absolute/path
  *   s3://bucket[/key/prefix]?endpoint=http://host:port&region=r&pathStyle=true
+ *        [&partSize=16MiB][&timeoutMs=10000]   (multipart part size; per-request base deadline)
  *   memory://            (tests, throwaway dev runs)
  */
 import * as path from 'node:path';
@@ -13,6 +14,12 @@ import { MemoryObjectStore } from './memory.js';
 import { S3ObjectStore } from './s3.js';
 
 const USAGE = 'expected file:///absolute/path, s3://bucket[/prefix]?endpoint=http://host:port&region=r&pathStyle=true, or memory://';
+
+function parseSize(v: string): number {
+  const m = /^(\d+)(KiB|MiB|GiB)?$/.exec(v)!;
+  const unit = m[2] === 'KiB' ? 1024 : m[2] === 'MiB' ? 1024 ** 2 : m[2] === 'GiB' ? 1024 ** 3 : 1;
+  return Number(m[1]) * unit;
+}
 
 export class ObjectStoreUrlError extends Error {
   override readonly name = 'ObjectStoreUrlError';
@@ -33,6 +40,18 @@ const s3Query = z
       .optional(),
     region: z.string().regex(/^[a-z0-9-]+$/, 'region must look like us-east-1').optional(),
     pathStyle: z.enum(['true', 'false'], { message: "pathStyle must be 'true' or 'false'" }).optional(),
+    partSize: z
+      .string()
+      .regex(/^\d+(KiB|MiB|GiB)?$/, 'partSize must be bytes or a size like 16MiB')
+      .transform(parseSize)
+      .refine((n) => n >= 5 * 1024 * 1024 && n <= 5 * 1024 * 1024 * 1024, 'partSize must be between 5MiB and 5GiB (S3 limits)')
+      .optional(),
+    timeoutMs: z
+      .string()
+      .regex(/^\d+$/, 'timeoutMs must be a whole number of milliseconds')
+      .transform(Number)
+      .refine((n) => n >= 100 && n <= 600_000, 'timeoutMs must be between 100 and 600000')
+      .optional(),
   })
   .strict();
 
@@ -76,7 +95,7 @@ export function createObjectStore(url: string): ObjectStore {
       const parsed = s3Query.safeParse(params);
       if (!parsed.success) {
         const issues = parsed.error.issues
-          .map((i) => (i.code === 'unrecognized_keys' ? `unknown parameter(s) ${i.keys.join(', ')} (allowed: endpoint, region, pathStyle)` : `${i.path.join('.')}: ${i.message}`))
+          .map((i) => (i.code === 'unrecognized_keys' ? `unknown parameter(s) ${i.keys.join(', ')} (allowed: endpoint, region, pathStyle, partSize, timeoutMs)` : `${i.path.join('.')}: ${i.message}`))
           .join('; ');
         throw new ObjectStoreUrlError(`invalid S3 URL '${url}': ${issues}`);
       }
@@ -89,6 +108,8 @@ export function createObjectStore(url: string): ObjectStore {
         ...(q.region !== undefined ? { region: q.region } : {}),
         ...(q.endpoint !== undefined ? { endpoint: q.endpoint } : {}),
         forcePathStyle: q.pathStyle === 'true',
+        ...(q.partSize !== undefined ? { partBytes: q.partSize } : {}),
+        ...(q.timeoutMs !== undefined ? { requestTimeoutMs: q.timeoutMs } : {}),
       });
     }
     case 'memory:':

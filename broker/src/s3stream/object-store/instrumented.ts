@@ -2,11 +2,20 @@
  * The one place that retries, classifies errors and counts object store traffic. Backends stay
  * dumb: they only implement the primitives.
  */
-import type { ByteRange, ObjectInfo, ObjectStore } from './object-store.js';
-import { ObjectNotFoundError } from './object-store.js';
+import type { ByteRange, CompletedPart, MultipartUploads, ObjectInfo, ObjectStore } from './object-store.js';
+import { ConditionalConflictError, NoSuchUploadError, ObjectNotFoundError } from './object-store.js';
 import { backoffMs, sleep } from '../util/async.js';
 
-export type RequestKind = 'put' | 'get' | 'list' | 'delete' | 'head';
+/**
+ * Billable request types. A multipart upload costs one create, one request per part and one
+ * complete (all PUT-class in S3 pricing); abort is free but counted.
+ */
+export type RequestKind = 'put' | 'get' | 'list' | 'delete' | 'head' | 'multipartCreate' | 'multipartPart' | 'multipartComplete' | 'multipartAbort';
+export const REQUEST_KINDS: readonly RequestKind[] = ['put', 'get', 'list', 'delete', 'head', 'multipartCreate', 'multipartPart', 'multipartComplete', 'multipartAbort'];
+
+function zeroCounts(): Record<RequestKind, number> {
+  return Object.fromEntries(REQUEST_KINDS.map((k) => [k, 0])) as Record<RequestKind, number>;
+}
 
 export interface ObjectStoreCounters {
   readonly requests: Record<RequestKind, number>;
@@ -53,6 +62,7 @@ const TRANSIENT_CODES = new Set([
 const TRANSIENT_NAMES = new Set([
   'TransientObjectStoreError',
   'TimeoutError',
+  'AbortError',
   'RequestTimeout',
   'RequestTimeoutException',
   'SlowDown',
@@ -90,8 +100,8 @@ export class InstrumentedObjectStore implements ObjectStore {
   private readonly random: () => number;
   private readonly log: InstrumentedOptions['log'];
   private readonly c = {
-    requests: { put: 0, get: 0, list: 0, delete: 0, head: 0 } as Record<RequestKind, number>,
-    errors: { put: 0, get: 0, list: 0, delete: 0, head: 0 } as Record<RequestKind, number>,
+    requests: zeroCounts(),
+    errors: zeroCounts(),
     retries: 0,
     bytesUploaded: 0,
     bytesDownloaded: 0,
@@ -133,32 +143,113 @@ export class InstrumentedObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Buffer): Promise<void> {
+    const mp = this.inner.multipart;
+    if (mp !== undefined && body.length >= mp.thresholdBytes) {
+      await this.putMultipart(mp, key, body, false);
+      return;
+    }
     await this.run('put', `put ${key}`, () => this.inner.put(key, body));
     this.c.bytesUploaded += body.length;
   }
 
   async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
+    const mp = this.inner.multipart;
+    if (mp !== undefined && body.length >= mp.thresholdBytes) return this.putMultipart(mp, key, body, true);
     let ambiguous = false;
     const created = await this.run('put', `putIfAbsent ${key}`, async (attempt) => {
       if (attempt > 0) ambiguous = true;
-      return this.inner.putIfAbsent(key, body);
+      return this.conditional(() => this.inner.putIfAbsent(key, body), attempt);
     });
     if (created) {
       this.c.bytesUploaded += body.length;
       return true;
     }
+    if (!(await this.resolveAmbiguous(key, body, ambiguous))) return false;
+    this.c.bytesUploaded += body.length;
+    return true;
+  }
+
+  /**
+   * A 409 on a first attempt means someone else is creating the key: we did not create it. On a
+   * retry it may be our own earlier attempt, still in progress at the server: retry until the
+   * server settles on 412 or success.
+   */
+  private async conditional(op: () => Promise<boolean>, attempt: number): Promise<boolean> {
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof ConditionalConflictError && attempt === 0) return false;
+      if (err instanceof ConditionalConflictError) throw Object.assign(err, { $retryable: {} });
+      throw err;
+    }
+  }
+
+  /**
+   * A failed attempt may have created the object before its response got lost; then the retry
+   * sees our own object. Only identical content proves it is ours (callers embed a writer id).
+   */
+  private async resolveAmbiguous(key: string, body: Buffer, ambiguous: boolean): Promise<boolean> {
     if (!ambiguous) return false;
-    // A failed attempt may have created the object before its response got lost; then the retry
-    // sees our own object. Only identical content proves it is ours (callers embed a writer id).
     const existing = await this.get(key).catch((err: unknown) => {
       if (err instanceof ObjectNotFoundError) return undefined;
       throw err;
     });
-    if (existing !== undefined && existing.equals(body)) {
-      this.c.bytesUploaded += body.length;
-      return true;
+    return existing !== undefined && existing.equals(body);
+  }
+
+  /**
+   * Multipart upload, each request retried on its own (a failed part does not restart the object).
+   * Any failure aborts the upload so no parts are left behind (S3 bills stored parts).
+   */
+  private async putMultipart(mp: MultipartUploads, key: string, body: Buffer, ifAbsent: boolean): Promise<boolean> {
+    const uploadId = await this.run('multipartCreate', `create multipart ${key}`, () => mp.create(key));
+    let done = false;
+    try {
+      const partCount = Math.ceil(body.length / mp.partBytes);
+      const parts: CompletedPart[] = new Array<CompletedPart>(partCount);
+      // Up to 4 parts in flight: enough to fill a link, bounded so memory is not multiplied.
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < partCount) {
+          const i = next++;
+          const chunk = body.subarray(i * mp.partBytes, Math.min(body.length, (i + 1) * mp.partBytes));
+          const etag = await this.run('multipartPart', `upload part ${i + 1} of ${key}`, () => mp.uploadPart(key, uploadId, i + 1, chunk));
+          this.c.bytesUploaded += chunk.length;
+          parts[i] = { partNumber: i + 1, etag };
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, partCount) }, () => worker()));
+      let ambiguous = false;
+      let created: boolean;
+      try {
+        created = await this.run('multipartComplete', `complete multipart ${key}`, (attempt) => {
+          if (attempt > 0) ambiguous = true;
+          return this.conditional(() => mp.complete(key, uploadId, parts, ifAbsent), attempt);
+        });
+      } catch (err) {
+        // The upload id is gone after an attempt whose answer we lost: that attempt completed it.
+        if (!(err instanceof NoSuchUploadError) || !ambiguous) throw err;
+        done = true;
+        if (!ifAbsent) return true;
+        const existing = await this.get(key).catch(() => undefined);
+        return existing !== undefined && existing.equals(body);
+      }
+      done = created;
+      if (created) return true;
+      const mine = await this.resolveAmbiguous(key, body, ambiguous);
+      done = mine;
+      return mine;
+    } finally {
+      if (!done) {
+        await this.run('multipartAbort', `abort multipart ${key}`, () => mp.abort(key, uploadId)).catch((err: unknown) =>
+          this.log?.('warn', 'could not abort a multipart upload; its parts stay billed until a lifecycle rule removes them', {
+            key,
+            uploadId,
+            error: String(err),
+          }),
+        );
+      }
     }
-    return false;
   }
 
   async get(key: string, range?: ByteRange): Promise<Buffer> {

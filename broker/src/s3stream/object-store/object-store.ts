@@ -33,6 +33,48 @@ export interface ObjectStore {
   /** Deletes objects; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Multipart upload primitives, for backends that have them (S3). The retrying wrapper uses them
+   * for bodies of at least `thresholdBytes`, in parts of `partBytes`, retrying each part on its own.
+   */
+  readonly multipart?: MultipartUploads;
+}
+
+export interface CompletedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+}
+
+export interface MultipartUploads {
+  /** Part size (every part but the last). S3 needs at least 5 MiB. */
+  readonly partBytes: number;
+  /** Bodies at least this big are uploaded in parts. */
+  readonly thresholdBytes: number;
+  /** Starts an upload; returns its upload id. */
+  create(key: string): Promise<string>;
+  /** Uploads one part (numbers start at 1); returns its ETag. Re-uploading a part number replaces it. */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<string>;
+  /**
+   * Completes the upload. With ifAbsent, returns false (and creates nothing) when the key exists
+   * (S3: 412 on If-None-Match: *). Throws NoSuchUploadError when the upload id is unknown (already
+   * completed or aborted).
+   */
+  complete(key: string, uploadId: string, parts: readonly CompletedPart[], ifAbsent: boolean): Promise<boolean>;
+  /** Aborts an upload and frees its parts; unknown ids are not an error. */
+  abort(key: string, uploadId: string): Promise<void>;
+}
+
+/** The multipart upload id is unknown: completed or aborted already (or never created). */
+export class NoSuchUploadError extends Error {
+  override readonly name = 'NoSuchUploadError';
+}
+
+/**
+ * A conditional write raced with another conditional write on the same key that was still in
+ * progress (S3 409 ConditionalRequestConflict). Which one wins is not known yet.
+ */
+export class ConditionalConflictError extends Error {
+  override readonly name = 'ConditionalConflictError';
 }
 
 export class ObjectNotFoundError extends Error {
