@@ -191,6 +191,16 @@ describe('operator against a real kube-apiserver', function () {
     await waitFor('Ready at 2 brokers', async () => cond(await get(RESOURCES.AutoMQCluster, 'prod'), 'Ready')?.status === 'True', 20_000);
   });
 
+  it('leaves children alone while the pause-reconciliation annotation is set', async () => {
+    await client.mergePatch(RESOURCES.AutoMQCluster, NS, 'prod', { metadata: { annotations: { 'automq.io/pause-reconciliation': 'true' } } });
+    await waitFor('Progressing=False ReconciliationPaused', async () => cond(await get(RESOURCES.AutoMQCluster, 'prod'), 'Progressing')?.reason === 'ReconciliationPaused', 20_000);
+    await client.mergePatch(RESOURCES.AutoMQCluster, NS, 'prod', { spec: { replicas: 5 } });
+    await new Promise((r) => setTimeout(r, 600)); // a reconcile that ignored the pause would scale out within this window
+    expect((await get<Dep>(RESOURCES.Deployment, 'prod-broker-za'))!.spec.replicas).to.equal(1);
+    await client.mergePatch(RESOURCES.AutoMQCluster, NS, 'prod', { metadata: { annotations: { 'automq.io/pause-reconciliation': null } }, spec: { replicas: 2 } });
+    await waitFor('reconciling again after unpause', async () => cond(await get(RESOURCES.AutoMQCluster, 'prod'), 'Progressing')?.reason !== 'ReconciliationPaused', 20_000);
+  });
+
   it('creates, grows, reconfigures and deletes a TableTopic through the admin API', async () => {
     await client.create({ apiVersion: 'automq.io/v1alpha1', kind: 'TableTopic', metadata: { name: 'orders', namespace: NS }, spec: { clusterRef: { name: 'prod' }, partitions: 3, config: { 'retention.ms': 60000 } } });
     await waitFor('topic orders created', () => kafka.topics.get('orders')?.partitions === 3, 20_000);
