@@ -13,7 +13,7 @@ const USAGE = `usage: automq <command> [flags]
 commands:
   standalone   run a single broker with an embedded file-backed object store (default)
   broker       run a cluster member (not available yet)
-  operator     run the Kubernetes operator
+  operator     run the Kubernetes operator (automq operator --help)
 
 standalone flags (each also as env AUTOMQ_<FLAG_IN_CAPS>):
   --data-dir DIR              local directory (default ./data; a cache only)
@@ -64,7 +64,12 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'broker') throw new UsageError('"automq broker" (cluster mode) is not available yet; use "automq standalone"');
-  if (command === 'operator') throw new UsageError('"automq operator" is not wired yet');
+  if (command === 'operator') {
+    // Loaded lazily: the broker does not pay for the Kubernetes client, and vice versa.
+    const { operatorMain } = await import('../../../operator/src/cli.js');
+    process.exitCode = await operatorMain(rest, process.env);
+    return;
+  }
   throw new UsageError(`unknown command "${command}"; run "automq --help"`);
 }
 
