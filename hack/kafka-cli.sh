@@ -58,9 +58,9 @@ prepare() {
   tmp="$CP_FILE.tmp.$$"
   trap 'rm -f "$tmp" "$MAINS_FILE.tmp"' EXIT
   # Offline first: fast and quiet when ~/.m2 already holds everything.
-  if ! mvn -q -B -o -f "$POM" dependency:build-classpath -Dmdep.includeScope=runtime \
+  if ! mvn -q -B -Dstyle.color=never -o -f "$POM" dependency:build-classpath -Dmdep.includeScope=runtime \
         -Dmdep.outputFile="$tmp" >/dev/null 2>&1; then
-    mvn -q -B -f "$POM" dependency:build-classpath -Dmdep.includeScope=runtime \
+    mvn -q -B -Dstyle.color=never -f "$POM" dependency:build-classpath -Dmdep.includeScope=runtime \
         -Dmdep.outputFile="$tmp" >&2 || die "could not resolve org.apache.kafka:kafka_2.13/kafka-tools:$VERSION from Maven"
   fi
   # Index which main class each tool has in this version, so a run needs no jar scan.

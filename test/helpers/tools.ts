@@ -70,7 +70,7 @@ async function buildClientCheck(): Promise<ClientCheckJar> {
     sources.every((s) => statSync(s).mtimeMs <= statSync(jar).mtimeMs);
   if (!fresh) {
     const goals = [
-      '-q', '-B', 'package', 'dependency:build-classpath',
+      '-q', '-B', '-Dstyle.color=never', 'package', 'dependency:build-classpath',
       '-Dmdep.includeScope=runtime', `-Dmdep.outputFile=${cpFile}`,
     ];
     let r;
