@@ -15,7 +15,7 @@ export { ObjectNotFoundError } from './object-store/object-store.js';
 export { createObjectStore, ObjectStoreUrlError } from './object-store/create.js';
 export { FileObjectStore } from './object-store/file.js';
 export { MemoryObjectStore } from './object-store/memory.js';
-export { S3ObjectStore } from './object-store/s3.js';
+export { ObjectStoreConfigError, S3ObjectStore } from './object-store/s3.js';
 export type { S3ObjectStoreOptions } from './object-store/s3.js';
 export { InstrumentedObjectStore, TransientObjectStoreError, isTransient } from './object-store/instrumented.js';
 export type { ObjectStoreCounters, RetryPolicy } from './object-store/instrumented.js';

@@ -71,6 +71,14 @@ function isConditionalConflict(err: unknown): boolean {
   return httpStatus(err) === 409 && errName(err) !== 'BucketAlreadyOwnedByYou';
 }
 
+/**
+ * The store is unusable as configured (missing bucket, rejected credentials, no permission):
+ * retrying never helps. The message says what to fix, in one line.
+ */
+export class ObjectStoreConfigError extends Error {
+  override readonly name = 'ObjectStoreConfigError';
+}
+
 /** A request that missed its deadline; retryable (the wrapper classifies it as transient by name). */
 export class S3TimeoutError extends Error {
   override readonly name = 'TimeoutError';
@@ -156,6 +164,8 @@ export class S3ObjectStore implements ObjectStore {
       return await Promise.race([op(ac.signal), deadline]);
     } catch (err) {
       if (ac.signal.aborted) throw new S3TimeoutError(`S3 ${what} timed out after ${ms} ms`);
+      const fatal = describeFatalS3Error(err, this.bucket, this.endpoint);
+      if (fatal !== undefined) throw new ObjectStoreConfigError(fatal, { cause: err });
       throw err;
     } finally {
       clearTimeout(timer);
