@@ -1,0 +1,245 @@
+/**
+ * bench/s3: what S3 costs and how fast the broker is on a real S3 server (MinIO on loopback,
+ * started by hack/minio.sh). Not a test: prints figures for docs/performance.md.
+ *
+ *   1. produce: --gib GiB of 1 KiB records through one broker (librdkafka, acks=all, linger 5 ms):
+ *      MB/s, S3 PUTs per GiB, p50/p99 produce latency (default 250 ms WAL flush interval).
+ *   2. idle cost: 10 records/s for --idle-seconds: PUTs per second.
+ *   3. catch-up read: a restarted broker (empty caches) consumes the whole topic from offset 0:
+ *      MB/s and GETs per GiB.
+ *   4. long run: S3Stream alone on MinIO, 16 streams at --long-mbps for --long-seconds, with
+ *      compaction on and off: live objects and metadata size at the end.
+ *
+ *   npm run build && node dist/bench/s3.js [--gib 1] [--idle-seconds 60] [--long-seconds 300] [--skip 1,2,3,4]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { S3ObjectStore } from '../broker/src/s3stream/object-store/s3.js';
+import { openStreamClient } from '../broker/src/s3stream/stream-client.js';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : dflt;
+};
+const GiB = 1 << 30;
+const MiB = 1 << 20;
+const gib = Number(arg('gib', '1'));
+const idleSeconds = Number(arg('idle-seconds', '60'));
+const longSeconds = Number(arg('long-seconds', '300'));
+const longMBps = Number(arg('long-mbps', '2'));
+const skip = new Set(arg('skip', '').split(',').filter(Boolean));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+// --- MinIO -------------------------------------------------------------------------------------
+const stateDir = await mkdtemp(join(tmpdir(), 'automq-bench-minio-'));
+const env = new Map<string, string>();
+for (const line of execFileSync(join(root, 'hack/minio.sh'), ['start', stateDir], { encoding: 'utf8' }).split('\n')) {
+  const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+  if (m) env.set(m[1]!, m[2]!);
+}
+const endpoint = env.get('MINIO_ENDPOINT')!;
+const bucket = env.get('MINIO_BUCKET')!;
+process.env['AWS_ACCESS_KEY_ID'] = env.get('AWS_ACCESS_KEY_ID');
+process.env['AWS_SECRET_ACCESS_KEY'] = env.get('AWS_SECRET_ACCESS_KEY');
+process.env['AWS_REGION'] = 'us-east-1';
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+const stopMinio = async (): Promise<void> => {
+  execFileSync(join(root, 'hack/minio.sh'), ['stop', stateDir]);
+  await rm(stateDir, { recursive: true, force: true });
+};
+
+// --- broker ------------------------------------------------------------------------------------
+interface Running {
+  port: number;
+  metricsPort: number;
+  stop(): Promise<void>;
+}
+async function startBroker(prefix: string): Promise<Running> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'automq-bench-'));
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const url = `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&region=us-east-1&pathStyle=true`;
+  const p = spawn(
+    process.execPath,
+    [join(root, 'dist/broker/src/cli/main.js'), 'standalone', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--metrics-port', String(metricsPort), '--object-store', url, '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  for (let i = 0; ; i++) {
+    try {
+      await metrics(metricsPort);
+      break;
+    } catch {
+      if (i > 300) throw new Error('broker did not start within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    port,
+    metricsPort,
+    stop: async () => {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.on('exit', r));
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Metrics = Map<string, number>;
+async function metrics(port: number): Promise<Metrics> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Metrics = new Map();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.startsWith('s3stream_')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+const req = (m: Metrics, type: string): number => m.get(`s3stream_requests_total{type="${type}"}`) ?? 0;
+const putClass = (m: Metrics): number => req(m, 'put') + req(m, 'multipart_create') + req(m, 'multipart_part') + req(m, 'multipart_complete');
+
+function client(mode: 'produce' | 'consume', port: number, extra: string[]): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('/usr/bin/python3', [join(root, 'bench/s3_clients.py'), mode, '--bootstrap', `127.0.0.1:${port}`, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>) : reject(new Error(`${mode} exited ${code}`))));
+  });
+}
+
+const results: Record<string, unknown> = {};
+try {
+  const prefix = `bench-${Date.now().toString(36)}`;
+  if (!skip.has('1') || !skip.has('3')) {
+    const b = await startBroker(prefix);
+    const m0 = await metrics(b.metricsPort);
+    const bytes = Math.round(gib * GiB);
+    const r = await client('produce', b.port, ['--bytes', String(bytes)]);
+    const m1 = await metrics(b.metricsPort);
+    const gibDone = (r['records']! * 1024) / GiB;
+    const puts = putClass(m1) - putClass(m0);
+    const walPuts = (m1.get('s3stream_wal_objects_written') ?? 0) - (m0.get('s3stream_wal_objects_written') ?? 0);
+    results['produce'] = { ...r, gib: +gibDone.toFixed(3), puts, puts_per_gib: Math.round(puts / gibDone), wal_objects_per_gib: Math.round(walPuts / gibDone) };
+    console.log('1. produce', JSON.stringify(results['produce']));
+
+    if (!skip.has('2')) {
+      const i0 = await metrics(b.metricsPort);
+      const t0 = Date.now();
+      const idle = await client('produce', b.port, ['--topic', 'bench-idle', '--rate', '10', '--seconds', String(idleSeconds)]);
+      const secs = (Date.now() - t0) / 1000;
+      const i1 = await metrics(b.metricsPort);
+      results['idle'] = { ...idle, puts: putClass(i1) - putClass(i0), puts_per_s: +((putClass(i1) - putClass(i0)) / secs).toFixed(2), wal_objects_per_s: +(((i1.get('s3stream_wal_objects_written') ?? 0) - (i0.get('s3stream_wal_objects_written') ?? 0)) / secs).toFixed(2) };
+      console.log('2. idle', JSON.stringify(results['idle']));
+    }
+    await b.stop();
+
+    if (!skip.has('3')) {
+      const c = await startBroker(prefix); // new process: empty LogCache and BlockCache
+      const c0 = await metrics(c.metricsPort);
+      const read = await client('consume', c.port, ['--bytes', String(r['records']! * 1024)]);
+      const c1 = await metrics(c.metricsPort);
+      if (process.env["BENCH_DEBUG"]) console.log([...c0], [...c1]);
+      const gets = req(c1, 'get') - req(c0, 'get');
+      const down = (c1.get('s3stream_transfer_bytes_total{direction="down"}') ?? 0) - (c0.get('s3stream_transfer_bytes_total{direction="down"}') ?? 0);
+      const readGib = read['bytes']! / GiB;
+      results['catchup'] = { ...read, gets, gets_per_gib: Math.round(gets / readGib), read_amplification: +(down / read['bytes']!).toFixed(2) };
+      console.log('3. catch-up (broker)', JSON.stringify(results['catchup']));
+      await c.stop();
+      // The broker scans every partition at open (producer state, max timestamp), which already
+      // reads the log; so also measure the storage path alone: a fresh S3Stream client (empty
+      // caches) reads every stream from its start in 4 MiB fetches, like a catch-up consumer.
+      const store = new S3ObjectStore({ bucket, keyPrefix: `${prefix}/`, endpoint, region: 'us-east-1', forcePathStyle: true });
+      const sc = await openStreamClient({ store, nodeId: 99, compactionIntervalMs: 0 }, { sweepOrphans: false });
+      const g0 = sc.stats();
+      const t0 = Date.now();
+      let got = 0;
+      for (const info of sc.listStreams()) {
+        const s = await sc.openStream(info.id);
+        let pos = s.startOffset();
+        while (pos < s.confirmOffset()) {
+          const batches = await s.fetch(pos, s.confirmOffset(), 4 * MiB);
+          for (const bt of batches) got += bt.payload.length;
+          pos = batches[batches.length - 1]!.baseOffset + batches[batches.length - 1]!.count;
+        }
+      }
+      const secs = (Date.now() - t0) / 1000;
+      const g1 = sc.stats();
+      await sc.close();
+      await store.close();
+      results['catchup_storage'] = {
+        bytes: got,
+        seconds: secs,
+        mb_per_s: +(got / secs / 1e6).toFixed(1),
+        gets: g1.objectStoreRequests.get - g0.objectStoreRequests.get,
+        gets_per_gib: Math.round((g1.objectStoreRequests.get - g0.objectStoreRequests.get) / (got / GiB)),
+        read_amplification: +((g1.bytesDownloaded - g0.bytesDownloaded) / got).toFixed(2),
+      };
+      console.log('3. catch-up (storage)', JSON.stringify(results['catchup_storage']));
+    }
+  }
+
+  if (!skip.has('4')) {
+    for (const compaction of [true, false]) {
+      const store = new S3ObjectStore({ bucket, keyPrefix: `long-${compaction ? 'on' : 'off'}-${Date.now().toString(36)}/`, endpoint, region: 'us-east-1', forcePathStyle: true });
+      const sc = await openStreamClient({
+        store,
+        nodeId: 1,
+        compactionIntervalMs: compaction ? 20_000 : 0,
+        objectDeleteGraceMs: 10_000,
+      });
+      const streams = await Promise.all(Array.from({ length: 16 }, () => sc.createStream()));
+      const payload = Buffer.alloc(16 * 1024, 7);
+      const perTick = Math.max(1, Math.round((longMBps * 1e6) / payload.length / 10));
+      const end = Date.now() + longSeconds * 1000;
+      let n = 0;
+      while (Date.now() < end) {
+        for (let i = 0; i < perTick; i++) {
+          const s = streams[n++ % streams.length]!;
+          await s.ready();
+          s.append(payload, 16);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await sc.flush();
+      const st = sc.stats();
+      await sc.close();
+      const objects = await store.list('');
+      const count = (p: string): number => objects.filter((o) => o.key.startsWith(p)).length;
+      const bytes = (p: string): number => objects.filter((o) => o.key.startsWith(p)).reduce((s, o) => s + o.size, 0);
+      const r = {
+        compaction,
+        seconds: longSeconds,
+        data_mib: +((n * payload.length) / MiB).toFixed(0),
+        objects_total: objects.length,
+        wal_objects: count('wal/'),
+        stream_objects: count('data/'),
+        meta_objects: count('meta/'),
+        meta_bytes: bytes('meta/'),
+        newest_snapshot_bytes: objects.filter((o) => o.key.startsWith('meta/snapshot/')).slice(-1)[0]?.size ?? 0,
+        wal_objects_written: st.walObjectsWritten,
+        live_wal_objects_in_metadata: st.walObjectsLive,
+        live_stream_objects_in_metadata: st.streamObjects,
+      };
+      results[`long_compaction_${compaction ? 'on' : 'off'}`] = r;
+      console.log('4. long run', JSON.stringify(r));
+      await store.close();
+    }
+  }
+} finally {
+  await stopMinio();
+}
+console.log(JSON.stringify(results));
