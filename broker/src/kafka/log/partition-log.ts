@@ -18,6 +18,7 @@ import {
   isTransactional,
   iterateBatches,
   readBatchHeader,
+  type BatchHeader,
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,
@@ -97,29 +98,36 @@ export class PartitionLog {
     }
     // Replay batch headers; the max timestamp needs the whole retained log.
     await this.scan(this.stream.startOffset(), (h, base) => {
-      const ts = Number(h.maxTimestamp);
-      if (ts > this.maxTimestamp) {
-        this.maxTimestamp = ts;
-        this.maxTimestampOffset = base + h.lastOffsetDelta;
-      }
-      if (base >= from && h.producerId >= 0n && h.baseSequence >= 0) {
-        this.producers.record(
-          h.producerId,
-          h.producerEpoch,
-          {
-            firstSeq: h.baseSequence,
-            lastSeq: (h.baseSequence + h.lastOffsetDelta) | 0,
-            firstOffset: base,
-            lastOffset: base + h.lastOffsetDelta,
-          },
-          ts,
-        );
-      }
+      this.track(h, base, Number(h.maxTimestamp), Number(h.maxTimestamp), base >= from);
     });
   }
 
+  /**
+   * Updates the max-timestamp index and, for idempotent batches, the producer state with a batch
+   * stored at `baseOffset` (on append, and when replaying the stream at open).
+   */
+  private track(h: BatchHeader, baseOffset: number, timestamp: number, producerTime: number, recordProducer: boolean, durable?: Promise<void>): void {
+    if (timestamp > this.maxTimestamp) {
+      this.maxTimestamp = timestamp;
+      this.maxTimestampOffset = baseOffset + h.lastOffsetDelta;
+    }
+    if (!recordProducer || h.producerId < 0n || h.baseSequence < 0) return;
+    this.producers.record(
+      h.producerId,
+      h.producerEpoch,
+      {
+        firstSeq: h.baseSequence,
+        lastSeq: (h.baseSequence + h.lastOffsetDelta) | 0,
+        firstOffset: baseOffset,
+        lastOffset: baseOffset + h.lastOffsetDelta,
+        ...(durable ? { durable } : {}),
+      },
+      producerTime,
+    );
+  }
+
   /** Visits every batch header in [from, confirmOffset). */
-  private async scan(from: number, visit: (h: ReturnType<typeof readBatchHeader>, baseOffset: number) => void): Promise<void> {
+  private async scan(from: number, visit: (h: BatchHeader, baseOffset: number) => void): Promise<void> {
     let offset = from;
     const end = this.stream.confirmOffset();
     while (offset < end) {
@@ -209,24 +217,7 @@ export class PartitionLog {
       if (result.baseOffset !== offset) throw new Error(`stream assigned ${result.baseOffset}, expected ${offset}`);
       if (baseOffset < 0) baseOffset = offset;
       lastDurable = result.durable;
-      if (ts > this.maxTimestamp) {
-        this.maxTimestamp = ts;
-        this.maxTimestampOffset = offset + h.lastOffsetDelta;
-      }
-      if (h.producerId >= 0n && h.baseSequence >= 0) {
-        this.producers.record(
-          h.producerId,
-          h.producerEpoch,
-          {
-            firstSeq: h.baseSequence,
-            lastSeq: (h.baseSequence + h.lastOffsetDelta) | 0,
-            firstOffset: offset,
-            lastOffset: offset + h.lastOffsetDelta,
-            durable: result.durable,
-          },
-          opts.now,
-        );
-      }
+      this.track(h, offset, ts, opts.now, true, result.durable);
     }
     this.appendsSinceSnapshot++;
     this.lastDurable = lastDurable;
@@ -311,7 +302,7 @@ export class PartitionLog {
 /** For an uncompressed batch, the offset and timestamp of the first record at or after target. */
 function refineInBatch(
   bytes: Buffer,
-  header: ReturnType<typeof readBatchHeader>,
+  header: BatchHeader,
   target: number,
 ): { offset: number; timestamp: number } | undefined {
   if (compressionOf(header.attributes) !== 0) return undefined;
