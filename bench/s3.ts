@@ -136,6 +136,12 @@ try {
     results['produce'] = { ...r, gib: +gibDone.toFixed(3), puts, puts_per_gib: Math.round(puts / gibDone), wal_objects_per_gib: Math.round(walPuts / gibDone) };
     console.log('1. produce', JSON.stringify(results['produce']));
 
+    // Below saturation: latency is then the broker's (WAL flush + PUT), not the client's queue.
+    const rate = Number(arg('rate', '20000'));
+    const fixed = await client('produce', b.port, ['--topic', 'bench-fixed', '--rate', String(rate), '--seconds', '20']);
+    results['produce_fixed_rate'] = { rate, ...fixed };
+    console.log('1b. produce at a fixed rate', JSON.stringify(results['produce_fixed_rate']));
+
     if (!skip.has('2')) {
       const i0 = await metrics(b.metricsPort);
       const t0 = Date.now();
