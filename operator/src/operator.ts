@@ -12,6 +12,7 @@ import { ClusterController, type BrokerEndpoints, type DeploymentObj, type Servi
 import { KubeEventRecorder } from './controllers/events.js';
 import { TopicController } from './controllers/tabletopic.js';
 import { kafkaJsAdminFactory, type TopicAdminFactory } from './kafka/admin.js';
+import { AdminPool } from './kafka/pool.js';
 import { HttpKubeClient, RESOURCES, type KubeClient, type ObjectLike } from './k8s/client.js';
 import { Informer, objectKey, type Logger } from './k8s/informer.js';
 import { LeaderElector } from './k8s/leader.js';
@@ -97,7 +98,7 @@ export async function runOperator(input: OperatorOptions = {}, hooks: OperatorTe
 
   let queue: WorkQueue | undefined;
   let informers: Informer<ObjectLike>[] = [];
-  let topicController: TopicController | undefined;
+  let admins: AdminPool | undefined;
   let resyncTimer: NodeJS.Timeout | undefined;
   let leading = false;
   let controllersReady = false;
@@ -132,6 +133,9 @@ export async function runOperator(input: OperatorOptions = {}, hooks: OperatorTe
       if (!metrics) return undefined;
       return { bootstrapServers: opts.kafkaBootstrapOverride?.[key] ?? [], metrics };
     };
+    const pool = new AdminPool(hooks.adminFactory ?? kafkaJsAdminFactory);
+    admins = pool;
+    const bootstrapFor = (c: AutoMQCluster) => opts.kafkaBootstrapOverride?.[`${c.metadata.namespace}/${c.metadata.name}`];
     const clusterController = new ClusterController({
       client: kube,
       clusters,
@@ -141,20 +145,12 @@ export async function runOperator(input: OperatorOptions = {}, hooks: OperatorTe
       logger,
       now,
       progressPollMs: opts.progressPollMs,
+      admins: pool,
+      bootstrapFor,
       ...(opts.scrapeBrokerLoad ? { loadTracker: new BrokerLoadTracker() } : {}),
       ...(opts.brokerMetricsOverride ? { endpoints } : {}),
     });
-    topicController = new TopicController({
-      client: kube,
-      topics,
-      clusters,
-      adminFactory: hooks.adminFactory ?? kafkaJsAdminFactory,
-      events,
-      logger,
-      now,
-      bootstrapFor: (c) => opts.kafkaBootstrapOverride?.[`${c.metadata.namespace}/${c.metadata.name}`],
-    });
-    const tc = topicController;
+    const tc = new TopicController({ client: kube, topics, clusters, admins: pool, events, logger, now, bootstrapFor });
     queue = new WorkQueue(
       async (item) => {
         const [kind, key] = [item.slice(0, item.indexOf(':')), item.slice(item.indexOf(':') + 1)];
@@ -191,8 +187,8 @@ export async function runOperator(input: OperatorOptions = {}, hooks: OperatorTe
     queue = undefined;
     await Promise.all(informers.map((i) => i.stop()));
     informers = [];
-    await topicController?.close();
-    topicController = undefined;
+    await admins?.close();
+    admins = undefined;
   }
 
   const server = http.createServer((req, res) => {

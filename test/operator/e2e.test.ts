@@ -20,7 +20,7 @@ const { Kafka, logLevel } = kafkajs;
 const NS = 'e2e';
 const BROKER_MAIN = path.join(process.cwd(), 'dist', 'broker', 'src', 'cli', 'main.js');
 
-type Status = { conditions?: { type: string; status: string; reason: string }[]; brokers?: { pod: string; partitions?: number; bytesInPerSec?: number }[]; partitions?: number };
+type Status = { activeController?: number; conditions?: { type: string; status: string; reason: string }[]; brokers?: { pod: string; partitions?: number; bytesInPerSec?: number }[]; partitions?: number };
 
 describe('operator end to end with a real broker process', function () {
   this.timeout(180_000);
@@ -55,7 +55,7 @@ describe('operator end to end with a real broker process', function () {
 
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'automq-e2e-broker-'));
     [kafkaPort, metricsPort] = [await freePort(), await freePort()];
-    broker = spawn(process.execPath, [BROKER_MAIN, 'standalone', '--data-dir', dataDir, '--listen', `127.0.0.1:${kafkaPort}`, '--metrics-port', String(metricsPort), '--rack', 'local', '--log-level', 'warn'], { stdio: 'ignore' });
+    broker = spawn(process.execPath, [BROKER_MAIN, 'standalone', '--data-dir', dataDir, '--listen', `127.0.0.1:${kafkaPort}`, '--metrics-port', String(metricsPort), '--rack', 'local', '--node-id', '7', '--log-level', 'warn'], { stdio: 'ignore' });
     await waitFor('broker listening', () => new Promise<boolean>((resolve) => {
       const s = net.connect(kafkaPort, '127.0.0.1', () => {
         s.destroy();
@@ -127,6 +127,8 @@ describe('operator end to end with a real broker process', function () {
         return ((await clusterStatus())?.brokers?.[0]?.bytesInPerSec ?? 0) > 0;
       }, 60_000, 100);
       expect((await clusterStatus())!.brokers![0]!.pod).to.equal('broker-0');
+      // A one-broker cluster's active controller is the broker itself (its --node-id).
+      await waitFor('activeController 7 in the cluster status', async () => (await clusterStatus())?.activeController === 7, 60_000, 200);
 
       await client.delete(RESOURCES.TableTopic, NS, 'orders');
       await waitFor('TableTopic gone', async () => (await client.get(RESOURCES.TableTopic, NS, 'orders')) === undefined, 60_000, 200);

@@ -5,6 +5,8 @@ export class FakeKafka {
   readonly topics = new Map<string, TopicDescription>();
   readonly calls: string[] = [];
   unreachable = false;
+  /** Node id DescribeCluster reports as the active controller. */
+  controller: number | undefined = 0;
 
   factory: TopicAdminFactory = (bootstrap) => {
     const check = (op: string) => {
@@ -12,6 +14,10 @@ export class FakeKafka {
       if (this.unreachable) throw new Error(`cannot reach ${bootstrap.join(',')}`);
     };
     const admin: TopicAdmin = {
+      describeCluster: async () => {
+        check('describeCluster');
+        return { controller: this.controller, brokers: this.controller === undefined ? [] : [{ nodeId: this.controller, host: 'broker', port: 9092 }] };
+      },
       describeTopic: async (name) => {
         check(`describe:${name}`);
         const t = this.topics.get(name);

@@ -45,6 +45,17 @@ describe('operator against a real kube-apiserver', function () {
   const conds = (o: Obj | undefined): Cond[] => ((o as { status?: { conditions?: Cond[] } } | undefined)?.status?.conditions ?? []);
   const cond = (o: Obj | undefined, type: string) => conds(o).find((c) => c.type === type);
 
+  /** Every version of one object from now on, straight from a watch (nothing coalesced). */
+  async function recordVersions(res: (typeof RESOURCES)[keyof typeof RESOURCES], name: string): Promise<{ seen: Obj[]; stop: () => Promise<void> }> {
+    const { resourceVersion } = await client.list(res, NS);
+    const ac = new AbortController();
+    const seen: Obj[] = [];
+    const done = client.watch<Obj>(res, NS, resourceVersion, (e) => {
+      if (e.object.metadata.name === name) seen.push(e.object);
+    }, ac.signal).catch(() => undefined);
+    return { seen, stop: async () => { ac.abort(); await done; } };
+  }
+
   async function markDeploymentReady(name: string, ns = NS): Promise<void> {
     const d = (await get<Dep>(RESOURCES.Deployment, name, ns))!;
     const r = d.spec.replicas ?? 1;
@@ -107,6 +118,8 @@ describe('operator against a real kube-apiserver', function () {
       { adminFactory: kafka.factory, logger: silentLogger },
     );
     await waitFor('operator leadership', () => op!.isLeader(), 20_000);
+    kafka.controller = 2;
+    const versions = await recordVersions(RESOURCES.AutoMQCluster, 'prod');
     await client.create({
       apiVersion: 'automq.io/v1alpha1',
       kind: 'AutoMQCluster',
@@ -148,6 +161,37 @@ describe('operator against a real kube-apiserver', function () {
     expect(cond(ready, 'Ready')).to.deep.include({ reason: 'AllBrokersReady', observedGeneration: ready.metadata.generation });
     expect(cond(ready, 'Degraded')?.status).to.equal('False');
     expect(cond(ready, 'Progressing')?.status).to.equal('False');
+
+    // With brokers ready, the active controller comes from the Kafka admin API (DescribeCluster
+    // through the bootstrap Service).
+    await waitFor('status.activeController', async () => ((await get(RESOURCES.AutoMQCluster, 'prod')) as { status?: { activeController?: number } } | undefined)?.status?.activeController === 2, 20_000);
+    expect(kafka.calls).to.include(`describeCluster@prod-bootstrap.${NS}.svc:9092`);
+    const activeController = async () => ((await get(RESOURCES.AutoMQCluster, 'prod')) as { status?: { activeController?: number } } | undefined)?.status?.activeController;
+    const poke = (n: number) => client.mergePatch(RESOURCES.AutoMQCluster, NS, 'prod', { metadata: { annotations: { 'test.automq.io/poke': String(n) } } });
+    kafka.controller = 1;
+    await poke(1);
+    await waitFor('activeController follows a controller move', async () => (await activeController()) === 1, 20_000);
+    // An unreachable Kafka API leaves the controller unknown; it is not a reconcile failure.
+    kafka.unreachable = true;
+    try {
+      await poke(2);
+      await waitFor('activeController unset while Kafka is unreachable', async () => (await activeController()) === undefined, 20_000);
+      expect(cond(await get(RESOURCES.AutoMQCluster, 'prod'), 'Ready')?.status).to.equal('True');
+    } finally {
+      kafka.unreachable = false;
+    }
+    await poke(3);
+    await waitFor('activeController back', async () => (await activeController()) === 1, 20_000);
+
+    // The very first status the operator wrote already had all three conditions, as Unknown.
+    await versions.stop();
+    const first = versions.seen.find((o) => conds(o).length > 0);
+    expect(first, 'a status version with conditions').not.to.equal(undefined);
+    expect(conds(first).map((c) => [c.type, c.status, c.reason]).sort()).to.deep.equal([
+      ['Degraded', 'Unknown', 'Reconciling'], ['Progressing', 'Unknown', 'Reconciling'], ['Ready', 'Unknown', 'Reconciling'],
+    ]);
+    expect(conds(first).every((c) => c.observedGeneration === first!.metadata.generation)).to.equal(true);
+    expect((first as { status?: { observedGeneration?: number } }).status?.observedGeneration, 'not reconciled yet').to.equal(undefined);
   });
 
   it('serves /scale so HPA and KEDA can scale the cluster', async () => {
@@ -231,9 +275,13 @@ describe('operator against a real kube-apiserver', function () {
   });
 
   it('finishes TableTopic deletion when its cluster is gone', async () => {
+    const versions = await recordVersions(RESOURCES.TableTopic, 'orphan');
     await client.create({ apiVersion: 'automq.io/v1alpha1', kind: 'TableTopic', metadata: { name: 'orphan', namespace: NS }, spec: { clusterRef: { name: 'ghost' }, partitions: 1 } });
     await waitFor('finalizer added', async () => ((await get(RESOURCES.TableTopic, 'orphan'))?.metadata.finalizers ?? []).length === 1, 20_000);
     await waitFor('ClusterNotFound', async () => cond(await get(RESOURCES.TableTopic, 'orphan'), 'Ready')?.reason === 'ClusterNotFound', 20_000);
+    await versions.stop();
+    const first = versions.seen.find((o) => conds(o).length > 0);
+    expect(conds(first).map((c) => [c.type, c.status, c.reason]).sort(), 'first TableTopic status').to.deep.equal([['Degraded', 'Unknown', 'Reconciling'], ['Ready', 'Unknown', 'Reconciling']]);
     await client.delete(RESOURCES.TableTopic, NS, 'orphan');
     await waitFor('TableTopic orphan gone', async () => (await get(RESOURCES.TableTopic, 'orphan')) === undefined, 20_000);
   });

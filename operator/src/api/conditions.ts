@@ -36,6 +36,19 @@ export function setCondition(conditions: readonly Condition[] | undefined, input
   return list;
 }
 
+/**
+ * The condition list with `types` added as Unknown where missing, or undefined when none is
+ * missing. Written before the first reconcile does any work, so that waiters (`kubectl wait`,
+ * Argo CD, Terraform) see Unknown rather than no condition at all.
+ */
+export function initialConditions(conditions: readonly Condition[] | undefined, types: readonly string[], generation: number | undefined, now: Date, reason: string, message: string): Condition[] | undefined {
+  const missing = types.filter((t) => getCondition(conditions, t) === undefined);
+  if (missing.length === 0) return undefined;
+  let list = [...(conditions ?? [])];
+  for (const type of missing) list = setCondition(list, { type, status: 'Unknown', reason, message }, generation, now);
+  return list;
+}
+
 export function getCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }

@@ -3,11 +3,12 @@
 // queue retries with backoff.
 import { automqClusterSchema, type AutoMQCluster, type ClusterStatus } from '../api/automqcluster.js';
 import { PAUSE_ANNOTATION, type Condition } from '../api/common.js';
-import { canonicalJson, getCondition, setCondition } from '../api/conditions.js';
+import { canonicalJson, getCondition, initialConditions, setCondition } from '../api/conditions.js';
 import type { KubeClient, ObjectLike } from '../k8s/client.js';
 import { isConflict, RESOURCES } from '../k8s/client.js';
 import type { Informer, Logger } from '../k8s/informer.js';
 import { TerminalError, type HandlerResult } from '../k8s/workqueue.js';
+import { clusterBootstrap, type AdminPool } from '../kafka/pool.js';
 import type { BrokerLoadTracker } from '../metrics/broker-load.js';
 import { clusterIdOf, desiredChildren, serviceAddress, type DesiredChildren, type KubeObject } from '../model/cluster.js';
 import { brokerSelector, checkNameLengths, FIELD_MANAGER, LABEL_CLUSTER, LABEL_ZONE, names, selectorString, TEMPLATE_HASH_ANNOTATION } from '../model/names.js';
@@ -51,6 +52,22 @@ export interface ClusterControllerDeps {
   endpoints?: (cluster: AutoMQCluster) => Promise<BrokerEndpoints | undefined>;
   /** How soon to look again while something is moving. */
   progressPollMs?: number;
+  /** Kafka admin connections (shared with the TableTopic controller); without it activeController stays unset. */
+  admins?: AdminPool;
+  /** Overrides the bootstrap servers of a cluster (tests run brokers as local processes). */
+  bootstrapFor?: (cluster: AutoMQCluster) => string[] | undefined;
+  /** Longest wait for the Kafka admin API when looking up the active controller. */
+  kafkaTimeoutMs?: number;
+}
+
+const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded'] as const;
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 class StepError extends Error {
@@ -100,7 +117,7 @@ export class ClusterController {
     const meta = raw.metadata as AutoMQCluster['metadata'];
     if (meta.deletionTimestamp) return;
     const parsed = automqClusterSchema.safeParse(raw);
-    const prevStatus = (raw as { status?: ClusterStatus }).status ?? {};
+    let prevStatus = (raw as { status?: ClusterStatus }).status ?? {};
     if (!parsed.success) {
       const msg = `invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
       await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.failedConditions(prevStatus.conditions, meta.generation, 'InvalidSpec', msg) });
@@ -108,8 +125,21 @@ export class ClusterController {
     }
     const cluster = parsed.data;
     const generation = cluster.metadata.generation;
+    const paused = cluster.metadata.annotations?.[PAUSE_ANNOTATION] === 'true';
 
-    if (cluster.metadata.annotations?.[PAUSE_ANNOTATION] === 'true') {
+    // Every condition exists from the first reconcile on (Unknown until the steps have run), so
+    // `kubectl wait --for=condition=Ready` and Argo CD never see a missing condition, even while
+    // a slow step (API calls, the Kafka admin API) is still in progress.
+    const initial = paused
+      ? initialConditions(prevStatus.conditions, CONDITION_TYPES, generation, this.deps.now(), 'ReconciliationPaused', `annotation ${PAUSE_ANNOTATION}=true: not reconciled yet`)
+      : initialConditions(prevStatus.conditions, CONDITION_TYPES, generation, this.deps.now(), 'Reconciling', 'first reconcile in progress');
+    if (initial) {
+      const next = { ...prevStatus, conditions: initial };
+      await this.writeStatus(raw, prevStatus, next);
+      prevStatus = next;
+    }
+
+    if (paused) {
       const conditions = setCondition(prevStatus.conditions, { type: 'Progressing', status: 'False', reason: 'ReconciliationPaused', message: `annotation ${PAUSE_ANNOTATION}=true: children are left as they are` }, generation, this.deps.now());
       await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions });
       return;
@@ -129,6 +159,7 @@ export class ClusterController {
       ['deployments', (s) => this.deployments(s)],
       ['observe', (s) => this.observe(s)],
       ['brokerLoad', (s) => this.brokerLoad(s)],
+      ['activeController', (s) => this.activeController(s)],
     ];
 
     let failure: StepError | undefined;
@@ -362,5 +393,32 @@ export class ClusterController {
       brokers.push({ pod: m.id, zone: m.zone, partitions: load.partitions, ...(load.bytesInPerSec !== undefined ? { bytesInPerSec: load.bytesInPerSec, bytesOutPerSec: load.bytesOutPerSec } : {}) });
     }
     s.status.brokers = brokers;
+  }
+
+  /**
+   * Best effort, like brokerLoad: the active controller's node id from the Kafka admin API
+   * (DescribeCluster). In a one-broker cluster that is the broker itself. Left unset while no
+   * broker is ready or the cluster does not answer in time: an unknown controller is not a
+   * reconcile failure.
+   */
+  private async activeController(s: ReconcileState): Promise<void> {
+    const prev = s.status.activeController;
+    delete s.status.activeController;
+    const admins = this.deps.admins;
+    if (!admins) return;
+    const override = this.deps.bootstrapFor?.(s.cluster);
+    if (!override && (s.status.readyReplicas ?? 0) === 0) return;
+    const bootstrap = clusterBootstrap(s.cluster, this.deps.bootstrapFor);
+    try {
+      const d = await withDeadline(admins.get(bootstrap).describeCluster(), this.deps.kafkaTimeoutMs ?? 5000, `DescribeCluster at ${bootstrap.join(',')}`);
+      if (d.controller === undefined) return;
+      s.status.activeController = d.controller;
+      if (prev !== undefined && prev !== d.controller) {
+        this.deps.events.record(s.cluster, 'Normal', 'ControllerChanged', `active controller moved from node ${prev} to node ${d.controller}`);
+      }
+    } catch (err) {
+      this.deps.logger.debug(`active controller of ${s.cluster.metadata.namespace}/${s.cluster.metadata.name} unknown: ${err instanceof Error ? err.message : String(err)}`);
+      await admins.drop(bootstrap);
+    }
   }
 }

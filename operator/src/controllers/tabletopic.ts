@@ -4,22 +4,22 @@
 // deletionPolicy is Delete, and completes when the cluster is gone.
 import { automqClusterSchema, type AutoMQCluster } from '../api/automqcluster.js';
 import type { Condition } from '../api/common.js';
-import { canonicalJson, setCondition } from '../api/conditions.js';
+import { canonicalJson, initialConditions, setCondition } from '../api/conditions.js';
 import { effectiveTopicName, tableTopicSchema, TOPIC_FINALIZER, type TableTopic, type TopicStatus } from '../api/tabletopic.js';
-import type { TopicAdmin, TopicAdminFactory } from '../kafka/admin.js';
+import { clusterBootstrap, type AdminPool } from '../kafka/pool.js';
 import type { KubeClient, ObjectLike } from '../k8s/client.js';
 import { RESOURCES } from '../k8s/client.js';
 import type { Informer, Logger } from '../k8s/informer.js';
 import { TerminalError, type HandlerResult } from '../k8s/workqueue.js';
-import { serviceAddress } from '../model/cluster.js';
-import { FIELD_MANAGER, names } from '../model/names.js';
+import { FIELD_MANAGER } from '../model/names.js';
 import type { EventRecorder } from './events.js';
 
 export interface TopicControllerDeps {
   client: KubeClient;
   topics: Informer<ObjectLike>;
   clusters: Informer<ObjectLike>;
-  adminFactory: TopicAdminFactory;
+  /** Kafka admin connections, shared with the cluster controller. */
+  admins: AdminPool;
   events: EventRecorder;
   logger: Logger;
   now: () => Date;
@@ -33,37 +33,10 @@ function toConfigStrings(c: Record<string, string | number> | undefined): Record
 }
 
 export class TopicController {
-  private readonly admins = new Map<string, TopicAdmin>();
-
   constructor(private readonly deps: TopicControllerDeps) {}
 
-  async close(): Promise<void> {
-    const all = [...this.admins.values()];
-    this.admins.clear();
-    await Promise.all(all.map((a) => a.close()));
-  }
-
-  private adminFor(cluster: AutoMQCluster): TopicAdmin {
-    const bootstrap = this.deps.bootstrapFor?.(cluster) ?? [
-      serviceAddress(names.bootstrapService(cluster.metadata.name ?? ''), cluster.metadata.namespace ?? 'default', cluster.spec.listeners.internal.port),
-    ];
-    const key = bootstrap.join(',');
-    let a = this.admins.get(key);
-    if (!a) {
-      a = this.deps.adminFactory(bootstrap);
-      this.admins.set(key, a);
-    }
-    return a;
-  }
-
-  private async dropAdmin(cluster: AutoMQCluster): Promise<void> {
-    for (const [k, a] of this.admins) {
-      const bootstrap = this.deps.bootstrapFor?.(cluster);
-      if (!bootstrap || k === bootstrap.join(',')) {
-        this.admins.delete(k);
-        await a.close();
-      }
-    }
+  private bootstrap(cluster: AutoMQCluster): string[] {
+    return clusterBootstrap(cluster, this.deps.bootstrapFor);
   }
 
   private liveCluster(ns: string, name: string): AutoMQCluster | undefined {
@@ -78,7 +51,7 @@ export class TopicController {
     if (!raw) return;
     const meta = raw.metadata as TableTopic['metadata'];
     const ns = meta.namespace ?? 'default';
-    const prevStatus: TopicStatus = (raw as { status?: TopicStatus }).status ?? {};
+    let prevStatus: TopicStatus = (raw as { status?: TopicStatus }).status ?? {};
     const parsed = tableTopicSchema.safeParse(raw);
 
     if (meta.deletionTimestamp) {
@@ -92,6 +65,15 @@ export class TopicController {
     }
     const topic = parsed.data;
     const topicName = effectiveTopicName(topic);
+
+    // Conditions exist from the first reconcile on (Unknown until the topic is checked), so
+    // `kubectl wait --for=condition=Ready` and Argo CD never see a missing condition.
+    const initial = initialConditions(prevStatus.conditions, ['Ready', 'Degraded'], meta.generation, this.deps.now(), 'Reconciling', `checking topic ${topicName} in cluster ${topic.spec.clusterRef.name}`);
+    if (initial) {
+      const next = { ...prevStatus, conditions: initial };
+      await this.writeStatus(raw, prevStatus, next);
+      prevStatus = next;
+    }
 
     // The finalizer exists only while there is cleanup to do (deletionPolicy Delete).
     const hasFinalizer = (meta.finalizers ?? []).includes(TOPIC_FINALIZER);
@@ -118,7 +100,8 @@ export class TopicController {
     const cluster = this.liveCluster(ns, topic.spec.clusterRef.name);
     if (!cluster) return fail('ClusterNotFound', `AutoMQCluster ${topic.spec.clusterRef.name} not found in namespace ${ns}`, true);
 
-    const admin = this.adminFor(cluster);
+    const bootstrap = this.bootstrap(cluster);
+    const admin = this.deps.admins.get(bootstrap);
     const configs = toConfigStrings(topic.spec.config);
     let step = 'describeTopic';
     try {
@@ -145,7 +128,7 @@ export class TopicController {
         status.partitions = topic.spec.partitions;
       }
     } catch (err) {
-      await this.dropAdmin(cluster);
+      await this.deps.admins.drop(bootstrap);
       const message = `step ${step} failed for topic ${topicName}: ${err instanceof Error ? err.message : String(err)}`;
       await this.writeStatus(raw, prevStatus, { ...status, conditions: this.notReady(prevStatus.conditions, meta.generation, 'KafkaAdminError', message) });
       throw new Error(message);
@@ -172,10 +155,11 @@ export class TopicController {
       // A cluster that is gone or going takes its topics with it: nothing left to clean up.
       if (cluster && !cluster.metadata.deletionTimestamp) {
         const name = effectiveTopicName(topic);
+        const bootstrap = this.bootstrap(cluster);
         try {
-          await this.adminFor(cluster).deleteTopic(name);
+          await this.deps.admins.get(bootstrap).deleteTopic(name);
         } catch (err) {
-          await this.dropAdmin(cluster);
+          await this.deps.admins.drop(bootstrap);
           throw new Error(`deleting topic ${name} before removing finalizer ${TOPIC_FINALIZER}: ${err instanceof Error ? err.message : String(err)}; remove the finalizer by hand to skip this`);
         }
         this.deps.events.record(raw, 'Normal', 'TopicDeleted', `deleted topic ${name}`);

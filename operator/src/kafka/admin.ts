@@ -10,7 +10,15 @@ export interface TopicDescription {
   configs: Record<string, string>;
 }
 
+export interface ClusterDescription {
+  /** Node id of the active controller; undefined when the cluster does not say. */
+  controller: number | undefined;
+  brokers: { nodeId: number; host: string; port: number }[];
+}
+
 export interface TopicAdmin {
+  /** DescribeCluster (or Metadata): the active controller and the live brokers. */
+  describeCluster(): Promise<ClusterDescription>;
   describeTopic(name: string): Promise<TopicDescription | undefined>;
   createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<void>;
   createPartitions(name: string, totalCount: number): Promise<void>;
@@ -55,6 +63,14 @@ export class KafkaJsTopicAdmin implements TopicAdmin {
       return admin;
     })();
     return this.connecting;
+  }
+
+  async describeCluster(): Promise<ClusterDescription> {
+    const admin = await this.get();
+    const d = await admin.describeCluster();
+    // kafkajs reports "no controller" as null or -1 depending on the protocol version.
+    const controller = typeof d.controller === 'number' && d.controller >= 0 ? d.controller : undefined;
+    return { controller, brokers: d.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })) };
   }
 
   async describeTopic(name: string): Promise<TopicDescription | undefined> {

@@ -44,13 +44,17 @@ status is written either way, naming the failing step in the Ready/Degraded mess
 7. **deployments**: one Deployment per zone. Pod-template changes (config, image, resources) roll one zone at a time, and the Deployment strategy (maxUnavailable 1, maxSurge 0) rolls one pod at a time; scale-in removes one broker at a time and only when every zone is settled; a zone removed from the spec drains to zero the same way before its Deployment is deleted. With \`externalScaling\` the Deployments' replicas are left to a per-zone autoscaler.
 8. **observe**: replicas, ready replicas and bootstrap addresses per zone and listener.
 9. **brokerLoad**: best effort: bytes in/out per second and partition count per broker from the brokers' Prometheus endpoints.
+10. **activeController**: best effort, once a broker is ready: \`status.activeController\` is the node id that the Kafka admin API (DescribeCluster through the bootstrap Service) names as active controller; in a one-broker cluster that is the broker itself. Unset while unknown.
 
 Conditions: \`Ready\` (AllBrokersReady, BrokersNotReady, InvalidSpec, ReconcileFailed), \`Progressing\`
 (RollingUpdate, Reconciling, ReconcileComplete, ReconciliationPaused), \`Degraded\` (AsExpected, or the
 failure reason). Each carries \`observedGeneration\`; \`lastTransitionTime\` moves only when the status flips.
+All three exist from the first reconcile on: before any step runs the operator writes them as
+\`Unknown\` (reason \`Reconciling\`), so \`kubectl wait --for=condition=Ready\` and Argo CD never see a
+missing condition; \`status.observedGeneration\` is set only once the steps have run.
 Setting the annotation \`automq.io/pause-reconciliation: "true"\` freezes the children.
 
-TableTopic: the finalizer \`automq.io/topic-deletion\` is present only with \`deletionPolicy: Delete\`.
+TableTopic: \`Ready\` and \`Degraded\` start as \`Unknown\` (\`Reconciling\`) the same way. The finalizer \`automq.io/topic-deletion\` is present only with \`deletionPolicy: Delete\`.
 Reconcile describes the topic through the Kafka admin API, creates it, adds partitions (never removes:
 a topic with more partitions than the spec gets \`PartitionsDecreased\`), and replaces the topic-level
 configs with \`spec.config\` (keys removed from the spec go back to the cluster default). When two

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { automqClusterSchema, type AutoMQCluster } from '../../../operator/src/api/automqcluster.js';
-import { setCondition, canonicalJson } from '../../../operator/src/api/conditions.js';
+import { setCondition, canonicalJson, initialConditions } from '../../../operator/src/api/conditions.js';
 import { brokerConfig, renderProperties } from '../../../operator/src/model/broker-config.js';
 import { defaultClusterId, desiredChildren, objectStoreUrl, zoneReplicas, type KubeObject } from '../../../operator/src/model/cluster.js';
 import { checkNameLengths, TEMPLATE_HASH_ANNOTATION } from '../../../operator/src/model/names.js';
@@ -205,6 +205,17 @@ describe('operator conditions', () => {
     expect(c[0]!.lastTransitionTime).to.equal('2025-01-01T00:05:00Z');
     c = setCondition(c, { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' }, 2, t1);
     expect(c.map((x) => x.type)).to.deep.equal(['Ready', 'Degraded']);
+  });
+
+  it('initialConditions adds only the missing types as Unknown, and nothing when none is missing', () => {
+    const existing = setCondition(undefined, { type: 'Ready', status: 'True', reason: 'AllBrokersReady', message: '' }, 1, t0);
+    const c = initialConditions(existing, ['Ready', 'Progressing', 'Degraded'], 2, t1, 'Reconciling', 'first reconcile in progress')!;
+    expect(c.map((x) => [x.type, x.status, x.reason, x.observedGeneration])).to.deep.equal([
+      ['Ready', 'True', 'AllBrokersReady', 1],
+      ['Progressing', 'Unknown', 'Reconciling', 2],
+      ['Degraded', 'Unknown', 'Reconciling', 2],
+    ]);
+    expect(initialConditions(c, ['Ready', 'Progressing', 'Degraded'], 2, t1, 'Reconciling', '')).to.equal(undefined);
   });
 
   it('rejects reasons that are not CamelCase', () => {
