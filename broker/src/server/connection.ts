@@ -1,11 +1,17 @@
 /**
  * One client connection: frames in, responses out, in request order.
  *
- * Requests are dispatched as soon as they arrive, in arrival order (handlers do their
- * ordering-sensitive work, such as offset assignment, synchronously), and may complete out of
- * order; responses are written strictly in request order. A request answered with NO_RESPONSE
- * (produce with acks=0) takes its place in the order but writes nothing. Reading pauses while too
- * many requests are in flight, which bounds memory per connection.
+ * Kafka processes one request per connection at a time, so a client sees the effects of every
+ * earlier request (read-your-writes on one connection). That is kept here, with one exception:
+ * consecutive pipelineable requests (produce) run concurrently, because waiting for each
+ * produce's WAL flush before starting the next would cap a connection at one request per flush
+ * interval; their order is kept by the handler (offsets are assigned in arrival order). Any
+ * other request starts only after everything before it has completed, and nothing after it
+ * starts before it completes.
+ *
+ * Responses are written strictly in request order. A request answered with NO_RESPONSE (produce
+ * with acks=0) takes its place in the order but writes nothing. Reading pauses while too many
+ * requests are queued, which bounds memory per connection.
  */
 import type { Socket } from 'node:net';
 import { FrameError, FrameReader } from './frame-reader.js';
@@ -18,6 +24,8 @@ export interface ConnectionOptions {
   maxInFlight: number;
   /** Handles one frame; resolves to the whole response frame (with size prefix) or null for no response. */
   dispatch: (frame: Buffer, connectionId: number) => Promise<DispatchResult>;
+  /** Whether a request may run concurrently with the pipelineable requests right before it. */
+  pipelineable: (frame: Buffer) => boolean;
   onError: (connectionId: number, err: Error) => void;
   onClose: (connectionId: number) => void;
 }
@@ -30,6 +38,10 @@ interface Slot {
 export class Connection {
   private readonly frames: FrameReader;
   private readonly queue: Slot[] = [];
+  /** Frames received but not started yet, with their response slots. */
+  private readonly waiting: { frame: Buffer; slot: Slot; pipelineable: boolean }[] = [];
+  private running = 0;
+  private runningExclusive = false;
   private closed = false;
   private paused = false;
 
@@ -77,11 +89,32 @@ export class Connection {
   private start(frame: Buffer): void {
     const slot: Slot = { done: false, response: null };
     this.queue.push(slot);
+    this.waiting.push({ frame, slot, pipelineable: this.opts.pipelineable(frame) });
+    this.startWaiting();
+  }
+
+  /** Starts queued requests as far as the one-at-a-time rule (with produce pipelining) allows. */
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && !this.closed) {
+      const next = this.waiting[0]!;
+      const canStart = next.pipelineable ? !this.runningExclusive : this.running === 0;
+      if (!canStart) return;
+      this.waiting.shift();
+      this.running++;
+      if (!next.pipelineable) this.runningExclusive = true;
+      this.run(next.frame, next.slot, !next.pipelineable);
+    }
+  }
+
+  private run(frame: Buffer, slot: Slot, exclusive: boolean): void {
     this.opts.dispatch(frame, this.opts.id).then(
       (response) => {
         slot.done = true;
         slot.response = response;
+        this.running--;
+        if (exclusive) this.runningExclusive = false;
         this.drain();
+        this.startWaiting();
       },
       (err: unknown) => {
         // A dispatch failure the dispatcher could not turn into a Kafka error: the stream of

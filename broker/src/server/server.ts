@@ -47,6 +47,8 @@ export class KafkaServer {
       maxFrameBytes: this.opts.maxRequestBytes,
       maxInFlight: this.opts.maxInFlightPerConnection,
       dispatch: (frame) => this.dispatcher.dispatch(frame, { id, clientHost }),
+      // Produce (API key 0) pipelines; everything else runs one at a time, as in Kafka.
+      pipelineable: (frame) => frame.readInt16BE(0) === 0,
       onError: (connectionId, err) => this.log.warn('connection error', { connectionId, clientHost, error: err.message }),
       onClose: (connectionId) => this.connections.delete(connectionId),
     });
