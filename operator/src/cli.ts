@@ -66,6 +66,10 @@ export function parseOperatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
 
 /** Entry point for the top-level CLI: resolves with the process exit code. */
 export async function operatorMain(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(OPERATOR_USAGE);
+    return 0;
+  }
   let opts: OperatorOptions;
   try {
     opts = parseOperatorArgs(argv, env);
