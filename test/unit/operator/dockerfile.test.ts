@@ -223,6 +223,7 @@ describe('container image (Dockerfile, checked statically)', () => {
     const docs = ['Dockerfile', 'README.md', 'charts/automq-operator/README.md', ...readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
     const tags = docs.flatMap((f) => [...read(f).matchAll(/docker build -t (\S+) \./g)].map((m) => `${f}: ${m[1]}`));
     expect(tags.filter((t) => t.startsWith('charts/automq-operator/README.md:')), 'the chart README says how to build the image').not.to.deep.equal([]);
+    expect(tags.filter((t) => t.startsWith('README.md:')), 'README says how to build the image').not.to.deep.equal([]);
     expect(tags.filter((t) => !t.endsWith(`: ${image}`)), `every documented build tag is ${image}`).to.deep.equal([]);
     for (const f of readdirSync(path.join(root, 'examples')).filter((x) => x.startsWith('cluster') && x.endsWith('.yaml'))) {
       expect((parse(read(`examples/${f}`)) as { spec: { image: string } }).spec.image, `examples/${f}`).to.equal(image);
