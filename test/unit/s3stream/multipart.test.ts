@@ -152,4 +152,24 @@ describe('s3stream multipart uploads (instrumented wrapper)', () => {
     expect(await store.putIfAbsent('b', Buffer.from('mine'))).to.equal(true);
     expect((await inner.get('b')).toString()).to.equal('mine');
   });
+
+  it("a caller's own retry after the wrapper gave up still recognizes its lost write (WAL/metadata retry loops)", async () => {
+    class ApplyThenFail extends MemoryObjectStore {
+      failures = 0;
+      override async putIfAbsent(key: string, b: Buffer): Promise<boolean> {
+        const created = await super.putIfAbsent(key, b);
+        if (this.failures-- > 0) throw new TransientObjectStoreError('500 after apply');
+        return created;
+      }
+    }
+    const inner = new ApplyThenFail();
+    const store = new InstrumentedObjectStore(inner, { ...noSleep, retry: { maxAttempts: 2 } });
+    inner.failures = 2;
+    let err: unknown;
+    await store.putIfAbsent('wal/1/7', Buffer.from('ours')).catch((e: unknown) => (err = e));
+    expect(err).to.be.instanceOf(TransientObjectStoreError);
+    // The caller retries with a fresh call: the key exists, and it is ours.
+    expect(await store.putIfAbsent('wal/1/7', Buffer.from('ours'))).to.equal(true);
+    expect(await store.putIfAbsent('wal/1/7', Buffer.from('someone else'))).to.equal(false);
+  });
 });

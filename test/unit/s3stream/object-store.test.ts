@@ -248,7 +248,9 @@ describe('S3 object store request mapping (fake client)', () => {
 
   it('putIfAbsent sends If-None-Match: * and maps 412 to false, 409 to ConditionalConflictError', async () => {
     let status = 0;
-    const { client, sent } = fakeClient(() => {
+    const { client, sent } = fakeClient((name) => {
+      // The wrapper reads a refused key back to see whether it is its own lost write.
+      if (name === 'GetObjectCommand') throw httpError(404, 'NoSuchKey');
       if (status !== 0) throw httpError(status, status === 412 ? 'PreconditionFailed' : 'ConditionalRequestConflict');
       return {};
     });

@@ -155,16 +155,12 @@ export class InstrumentedObjectStore implements ObjectStore {
   async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
     const mp = this.inner.multipart;
     if (mp !== undefined && body.length >= mp.thresholdBytes) return this.putMultipart(mp, key, body, true);
-    let ambiguous = false;
-    const created = await this.run('put', `putIfAbsent ${key}`, async (attempt) => {
-      if (attempt > 0) ambiguous = true;
-      return this.conditional(() => this.inner.putIfAbsent(key, body), attempt);
-    });
+    const created = await this.run('put', `putIfAbsent ${key}`, (attempt) => this.conditional(() => this.inner.putIfAbsent(key, body), attempt));
     if (created) {
       this.c.bytesUploaded += body.length;
       return true;
     }
-    if (!(await this.resolveAmbiguous(key, body, ambiguous))) return false;
+    if (!(await this.isOurs(key, body))) return false;
     this.c.bytesUploaded += body.length;
     return true;
   }
@@ -185,11 +181,13 @@ export class InstrumentedObjectStore implements ObjectStore {
   }
 
   /**
-   * A failed attempt may have created the object before its response got lost; then the retry
-   * sees our own object. Only identical content proves it is ours (callers embed a writer id).
+   * "Exists" may be our own write: a failed attempt may have created the object before its
+   * response got lost, in this call or in an earlier call of the caller's own retry loop (the WAL
+   * and metadata log retry forever, beyond this wrapper's attempts, and cannot tell us). So every
+   * 412 is checked: only identical content proves it is ours (callers embed a writer id/epoch).
+   * Costs one GET per refused create, which only happens on races and takeovers.
    */
-  private async resolveAmbiguous(key: string, body: Buffer, ambiguous: boolean): Promise<boolean> {
-    if (!ambiguous) return false;
+  private async isOurs(key: string, body: Buffer): Promise<boolean> {
     const existing = await this.get(key).catch((err: unknown) => {
       if (err instanceof ObjectNotFoundError) return undefined;
       throw err;
@@ -236,7 +234,7 @@ export class InstrumentedObjectStore implements ObjectStore {
       }
       done = created;
       if (created) return true;
-      const mine = await this.resolveAmbiguous(key, body, ambiguous);
+      const mine = await this.isOurs(key, body);
       done = mine;
       return mine;
     } finally {
