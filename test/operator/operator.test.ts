@@ -313,6 +313,38 @@ describe('operator against a real kube-apiserver', function () {
     }
   });
 
+  it('hands Deployment replicas over to an autoscaler without resetting them', async () => {
+    await client.create({
+      apiVersion: 'automq.io/v1alpha1',
+      kind: 'AutoMQCluster',
+      metadata: { name: 'hpa', namespace: NS },
+      spec: { image: 'automq:test', replicas: 3, zones: [{ name: 'za' }], objectStorage: { bucket: 'bkt', credentials: { podIdentity: {} } } },
+    });
+    type Managed = Dep & { metadata: { managedFields?: { manager: string; operation: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[] } };
+    const dep = async () => get<Managed>(RESOURCES.Deployment, 'hpa-broker-za');
+    const operatorOwnsReplicas = (d: Managed | undefined) => (d?.metadata.managedFields ?? []).some((m) => m.manager === 'automq-operator' && m.operation === 'Apply' && m.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined);
+    try {
+      await waitFor('Deployment hpa-broker-za with 3 replicas', async () => (await dep())?.spec.replicas === 3, 20_000);
+      expect(operatorOwnsReplicas(await dep())).to.equal(true);
+      await markDeploymentReady('hpa-broker-za');
+      await waitFor('hpa Ready', async () => cond(await get(RESOURCES.AutoMQCluster, 'hpa'), 'Ready')?.status === 'True', 20_000);
+
+      await client.mergePatch(RESOURCES.AutoMQCluster, NS, 'hpa', { spec: { externalScaling: true } });
+      await waitFor('the operator stops applying replicas', async () => !operatorOwnsReplicas(await dep()), 20_000);
+      // Dropping a field from a server-side apply that solely owned it would reset it to the default (1).
+      expect((await dep())!.spec.replicas).to.equal(3);
+      // The autoscaler's writes stick across reconciles.
+      await client.mergePatch(RESOURCES.Deployment, NS, 'hpa-broker-za', { spec: { replicas: 5 } });
+      // The Deployment change triggers a reconcile, whose status reports what its apply left.
+      await waitFor('a reconcile that saw the autoscaler\'s 5 replicas', async () => ((await get(RESOURCES.AutoMQCluster, 'hpa')) as { status?: { zones?: { replicas: number }[] } } | undefined)?.status?.zones?.[0]?.replicas === 5, 20_000);
+      expect((await dep())!.spec.replicas).to.equal(5);
+    } finally {
+      await client.delete(RESOURCES.AutoMQCluster, NS, 'hpa');
+      await client.delete(RESOURCES.Deployment, NS, 'hpa-broker-za'); // no GC needed for the next test's count
+      await waitFor('hpa gone', async () => (await get(RESOURCES.AutoMQCluster, 'hpa')) === undefined, 20_000);
+    }
+  });
+
   it('deleting the cluster garbage-collects its children', async function () {
     if (!env!.hasGarbageCollector) this.skip();
     await client.delete(RESOURCES.AutoMQCluster, NS, 'prod');

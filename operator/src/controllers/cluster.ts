@@ -16,7 +16,15 @@ import { isSettled, planRollout, type DesiredZone, type LiveDeployment, type Rol
 import type { EventRecorder } from './events.js';
 
 export interface DeploymentObj extends ObjectLike {
-  metadata: { name: string; namespace: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { uid: string; controller?: boolean }[] };
+  metadata: {
+    name: string;
+    namespace: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { uid: string; controller?: boolean }[];
+    managedFields?: { manager?: string; operation?: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[];
+  };
   spec?: { replicas?: number };
   status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number };
 }
@@ -96,6 +104,14 @@ export async function applyChild<T extends ObjectLike>(client: KubeClient, obj: 
     logger.warn(`taking ownership of conflicting fields on ${obj.kind} ${obj.metadata?.name}: ${(err as Error).message}`);
     return client.apply<T>(obj, { fieldManager: FIELD_MANAGER, force: true });
   }
+}
+
+/** Co-owns Deployment replicas while they pass from the operator to an autoscaler. */
+export const REPLICAS_HANDOVER_MANAGER = `${FIELD_MANAGER}-replicas-handover`;
+
+/** Whether the operator's own server-side apply still sets spec.replicas on this Deployment. */
+function operatorAppliesReplicas(d: DeploymentObj): boolean {
+  return (d.metadata.managedFields ?? []).some((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && m.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined);
 }
 
 function toLive(d: DeploymentObj): LiveDeployment {
@@ -316,10 +332,28 @@ export class ClusterController {
       if (prev && action.replicas < (prev.spec?.replicas ?? 0)) {
         this.deps.events.record(s.cluster, 'Normal', 'ScalingIn', `zone ${action.zone}: ${prev.spec?.replicas} -> ${action.replicas} brokers (one at a time)`);
       }
+      if (prev && s.cluster.spec.externalScaling && operatorAppliesReplicas(prev)) await this.handOverReplicas(prev);
       const applied = await applyChild<DeploymentObj>(this.deps.client, obj, this.deps.logger);
       liveByZone.set(action.zone, applied);
     }
     s.live = liveByZone;
+  }
+
+  /**
+   * With externalScaling the operator's apply leaves replicas out. A field that disappears from
+   * the only apply that owned it is removed, and the API server then defaults it to 1: every
+   * zone would drop to one broker at once. So another manager first co-owns the current value
+   * (read fresh, not from the cache); the autoscaler's next write then takes it over.
+   */
+  private async handOverReplicas(prev: DeploymentObj): Promise<void> {
+    const live = await this.deps.client.get<DeploymentObj>(RESOURCES.Deployment, prev.metadata.namespace, prev.metadata.name);
+    const replicas = live?.spec?.replicas;
+    if (replicas === undefined) return;
+    await this.deps.client.apply(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: prev.metadata.name, namespace: prev.metadata.namespace }, spec: { replicas } },
+      { fieldManager: REPLICAS_HANDOVER_MANAGER },
+    );
+    this.deps.logger.info(`Deployment ${prev.metadata.namespace}/${prev.metadata.name}: replicas (${replicas}) handed over to the external autoscaler`);
   }
 
   private async observe(s: ReconcileState): Promise<void> {
