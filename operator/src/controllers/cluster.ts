@@ -136,7 +136,9 @@ export class ClusterController {
     let prevStatus = (raw as { status?: ClusterStatus }).status ?? {};
     if (!parsed.success) {
       const msg = `invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
-      await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.failedConditions(prevStatus.conditions, meta.generation, 'InvalidSpec', msg) });
+      // observedGeneration too: this generation was looked at and is final (a health check that
+      // waits for observedGeneration would otherwise show Progressing instead of Degraded).
+      await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.failedConditions(prevStatus.conditions, meta.generation, 'InvalidSpec', msg), ...(meta.generation !== undefined ? { observedGeneration: meta.generation } : {}) });
       throw new TerminalError(msg);
     }
     const cluster = parsed.data;

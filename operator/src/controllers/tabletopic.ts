@@ -60,7 +60,7 @@ export class TopicController {
     }
     if (!parsed.success) {
       const msg = `invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
-      await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.notReady(prevStatus.conditions, meta.generation, 'InvalidSpec', msg) });
+      await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.notReady(prevStatus.conditions, meta.generation, 'InvalidSpec', msg), ...(meta.generation !== undefined ? { observedGeneration: meta.generation } : {}) });
       throw new TerminalError(msg);
     }
     const topic = parsed.data;
