@@ -9,6 +9,7 @@ import { ErrorCode } from '../../broker/src/protocol/errors.js';
 import { CreateTopics } from '../../broker/src/protocol/messages/19_create_topics.js';
 import { Fetch } from '../../broker/src/protocol/messages/01_fetch.js';
 import { InitProducerId } from '../../broker/src/protocol/messages/22_init_producer_id.js';
+import { ListOffsets } from '../../broker/src/protocol/messages/02_list_offsets.js';
 import { Produce } from '../../broker/src/protocol/messages/00_produce.js';
 import { removeDir, startBroker, type Broker } from '../helpers/broker.js';
 import { buildBatch, readValues } from '../helpers/record-batch-builder.js';
@@ -93,5 +94,24 @@ describe('idempotent produce (wire level, real broker process)', function () {
     expect((await send(3, 1, ['gap-after-restart'])).errorCode).to.equal(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     expect(await send(2, 1, ['after-restart'])).to.include({ errorCode: 0, baseOffset: 5n });
     expect(await allValues()).to.deep.equal(['a', 'b', 'c', 'epoch-1', 'before-crash', 'after-restart']);
+  });
+
+  it('after a graceful restart (state from the snapshot, not a full replay) keeps dedupe and the max timestamp', async () => {
+    const ts = 4_102_444_800_000; // a timestamp no other batch here has
+    const batch = buildBatch([{ value: Buffer.from('latest') }], { producerId, producerEpoch: 1, baseSequence: 3, baseTimestamp: ts });
+    const produced = await c.request(Produce, 9, { acks: -1, timeoutMs: 10_000, topicData: [{ name: 'idem', partitionData: [{ index: 0, records: batch }] }] });
+    expect(produced.responses[0]!.partitionResponses[0]).to.include({ errorCode: 0, baseOffset: 6n });
+    c.close();
+    const store = broker.objectStoreDir;
+    leftovers.push(broker.dataDir);
+    await broker.stop();
+    broker = await startBroker({ objectStoreDir: store });
+    c = await WireClient.connect(broker.port);
+    expect(broker.logs().some((l) => l.includes('broker ready'))).to.equal(true);
+    const retry = await send(3, 1, ['latest']);
+    expect(retry).to.include({ errorCode: 0, baseOffset: 6n });
+    const max = await c.request(ListOffsets, 7, { replicaId: -1, topics: [{ name: 'idem', partitions: [{ partitionIndex: 0, timestamp: -3n }] }] });
+    expect(max.topics[0]!.partitions[0]).to.include({ offset: 6n, timestamp: BigInt(ts) });
+    expect(await allValues()).to.deep.equal(['a', 'b', 'c', 'epoch-1', 'before-crash', 'after-restart', 'latest']);
   });
 });

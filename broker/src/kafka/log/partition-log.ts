@@ -41,9 +41,16 @@ export interface ReadResult {
   logStartOffset: number;
 }
 
+/**
+ * State rebuilt from batch headers, saved periodically so opening a partition replays only the
+ * batches after `offset` instead of the whole retained log (which would make a broker's start
+ * read every partition's data back from the object store).
+ */
 interface ProducerSnapshot {
   offset: number;
   producers: SnapshotEntry[];
+  maxTimestamp?: number;
+  maxTimestampOffset?: number;
 }
 
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -95,10 +102,18 @@ export class PartitionLog {
       const snap = JSON.parse(raw.toString('utf8')) as ProducerSnapshot;
       this.producers.restore(snap.producers);
       from = Math.max(from, snap.offset);
+      if (snap.maxTimestamp !== undefined && snap.maxTimestampOffset !== undefined && snap.maxTimestampOffset >= this.stream.startOffset()) {
+        this.maxTimestamp = snap.maxTimestamp;
+        this.maxTimestampOffset = snap.maxTimestampOffset;
+      } else if (snap.maxTimestamp !== undefined) {
+        // The batch holding the saved maximum was trimmed away: rebuild it from the whole log.
+        from = this.stream.startOffset();
+        this.producers.restore([]);
+      }
     }
-    // Replay batch headers; the max timestamp needs the whole retained log.
-    await this.scan(this.stream.startOffset(), (h, base) => {
-      this.track(h, base, Number(h.maxTimestamp), Number(h.maxTimestamp), base >= from);
+    // Replay batch headers written after the snapshot.
+    await this.scan(from, (h, base) => {
+      this.track(h, base, Number(h.maxTimestamp), Number(h.maxTimestamp), true);
     });
   }
 
@@ -289,7 +304,12 @@ export class PartitionLog {
     this.appendsSinceSnapshot = 0;
     // Capture state and its offset together, then wait until everything it covers is durable:
     // a snapshot must never claim a batch that a crash could still lose.
-    const snap: ProducerSnapshot = { offset: this.stream.nextOffset(), producers: this.producers.snapshot() };
+    const snap: ProducerSnapshot = {
+      offset: this.stream.nextOffset(),
+      producers: this.producers.snapshot(),
+      maxTimestamp: this.maxTimestamp,
+      maxTimestampOffset: this.maxTimestampOffset,
+    };
     await this.lastDurable;
     await this.kv.put(this.snapshotKey, Buffer.from(JSON.stringify(snap)));
   }
