@@ -90,6 +90,7 @@ describe('operator against a real kube-apiserver', function () {
     };
     const base = { apiVersion: 'automq.io/v1alpha1', kind: 'AutoMQCluster', metadata: { name: 'bad', namespace: NS } };
     expect(await bad({ ...base, spec: { image: 'x', zones: [{ name: 'a' }], objectStorage: { credentials: { podIdentity: {} } } } })).to.match(/spec\.objectStorage\.bucket: Required value/);
+    expect(await bad({ ...base, spec: { image: 'x', zones: [{ name: 'a' }], objectStorage: { bucket: 'Not_A_Bucket', credentials: { podIdentity: {} } } } })).to.match(/spec\.objectStorage\.bucket/);
     expect(await bad({ ...base, spec: { image: 'x', zones: [{ name: 'a' }], objectStorage: { bucket: 'bkt', credentials: { podIdentity: {}, secretRef: { name: 's' } } } } })).to.contain('set exactly one of');
     expect(await bad({ ...base, spec: { image: 'x', zones: [{ name: 'bootstrap' }], objectStorage: { bucket: 'bkt', credentials: { podIdentity: {} } } } })).to.contain('reserved');
 

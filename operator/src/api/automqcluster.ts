@@ -42,7 +42,10 @@ const podIdentity = z
 
 export const objectStorageSchema = z
   .object({
-    bucket: z.string().min(3).max(255).describe('Bucket that holds all data, WAL and metadata objects.'),
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"')
+      .describe('Bucket that holds all data, WAL and metadata objects (S3 bucket naming rules).'),
     prefix: z.string().optional().describe('Key prefix inside the bucket, for sharing a bucket between clusters.'),
     endpoint: z.string().min(1).optional().describe('S3 endpoint URL (e.g. http://minio.minio:9000); omit for AWS S3.'),
     region: z.string().min(1).default('us-east-1').describe('Bucket region.'),

@@ -57,8 +57,9 @@ export function objectStoreUrl(os: ClusterSpec['objectStorage']): string {
   if (os.endpoint) q.set('endpoint', os.endpoint);
   q.set('region', os.region);
   if (os.pathStyle) q.set('pathStyle', 'true');
-  if (os.prefix) q.set('prefix', os.prefix);
-  return `s3://${os.bucket}?${q.toString()}`;
+  // The broker takes a key prefix as the URL path (s3://bucket/prefix), not as a parameter.
+  const prefix = os.prefix ? '/' + os.prefix.replace(/^\/+|\/+$/g, '').split('/').map(encodeURIComponent).join('/') : '';
+  return `s3://${os.bucket}${prefix}?${q.toString()}`;
 }
 
 /** Kafka cluster ids are 16 bytes in URL-safe base64; the CR uid is a UUID, so it maps 1:1. */

@@ -3,6 +3,7 @@ import { automqClusterSchema, type AutoMQCluster } from '../../../operator/src/a
 import { setCondition, canonicalJson, initialConditions } from '../../../operator/src/api/conditions.js';
 import { brokerConfig, renderProperties } from '../../../operator/src/model/broker-config.js';
 import { defaultClusterId, desiredChildren, objectStoreUrl, zoneReplicas, type KubeObject } from '../../../operator/src/model/cluster.js';
+import { createObjectStore } from '../../../broker/src/s3stream/object-store/create.js';
 import { checkNameLengths, TEMPLATE_HASH_ANNOTATION } from '../../../operator/src/model/names.js';
 import { planRollout, isSettled, type LiveDeployment } from '../../../operator/src/model/rollout.js';
 
@@ -127,8 +128,14 @@ describe('operator model: desired children', () => {
     expect(props.split('\n').filter((l) => !l.startsWith('#') && l)).to.deep.equal([...props.split('\n').filter((l) => !l.startsWith('#') && l)].sort());
   });
 
-  it('formats the object store URL and derives a 22-character cluster id from the uid', () => {
+  it('formats the object store URL and derives a 22-character cluster id from the uid', async () => {
     expect(objectStoreUrl({ bucket: 'b', region: 'eu-west-1', pathStyle: false, credentials: { podIdentity: {} } })).to.equal('s3://b?region=eu-west-1');
+    const withPrefix = objectStoreUrl({ bucket: 'automq-data', region: 'r', endpoint: 'http://minio:9000', pathStyle: true, prefix: '/clusters/demo/', credentials: { podIdentity: {} } });
+    expect(withPrefix).to.equal('s3://automq-data/clusters/demo?endpoint=http%3A%2F%2Fminio%3A9000&region=r&pathStyle=true');
+    // The rendered URL must be one the broker's --object-store parser accepts (the CLI contract).
+    const store = createObjectStore(withPrefix);
+    expect(store.description).to.include('clusters/demo');
+    await store.close();
     expect(defaultClusterId(UID)).to.match(/^[A-Za-z0-9_-]{22}$/);
     expect(() => defaultClusterId('nope')).to.throw(/not a UUID/);
   });
