@@ -105,6 +105,29 @@ describe('s3stream metadata log', () => {
     expect(log.stats()).to.deep.equal({ logObjectsWritten: 3, recordsWritten: 8 });
   });
 
+  it('writes lazy records once lazyMaxRecords wait, without waiting for the commit delay', async () => {
+    const store = new MemoryObjectStore();
+    const timers = new FakeTimers();
+    const log = await MetadataLog.load(opts(store, { timers, commitDelayMs: 30_000, lazyMaxRecords: 4 }));
+    await log.append([{ t: 'createStream', id: 0 }]);
+    const first = Array.from({ length: 3 }, (_, i) => log.append([walObject(i, 0, i * 10, i * 10 + 10)], true));
+    await log.idle();
+    expect(await stateOf(first[0]!)).to.equal('pending');
+    expect((await store.list(META_LOG_PREFIX)).length).to.equal(1);
+    const fourth = log.append([walObject(3, 0, 30, 40)], true);
+    await Promise.all([...first, fourth]);
+    expect((await store.list(META_LOG_PREFIX)).length).to.equal(2);
+    expect(log.durable.streams.get(0)!.nextOffset).to.equal(40);
+    // Below the count, only the (long) delay writes them.
+    const fifth = log.append([walObject(4, 0, 40, 50)], true);
+    timers.advance(29_999);
+    await log.idle();
+    expect(await stateOf(fifth)).to.equal('pending');
+    timers.advance(1);
+    await fifth;
+    expect((await store.list(META_LOG_PREFIX)).length).to.equal(3);
+  });
+
   it('snapshots every N records, loads from the snapshot, and cleans old objects but keeps open records', async () => {
     const store = new MemoryObjectStore();
     const log = await MetadataLog.load(opts(store, { snapshotEvery: 5 }));

@@ -9,7 +9,9 @@
  * record that might still be lost would be wrong).
  *
  * Records may be enqueued "lazy": they ride along with the next write, or are written after
- * `commitDelayMs`. WAL commits use this to spend one PUT per few seconds instead of one per flush.
+ * `commitDelayMs` or once `lazyMaxRecords` wait. WAL commits use this: recovery finds WAL objects
+ * by listing anyway, so their commit only bounds how much a restart re-reads, and one metadata PUT
+ * per tens of seconds (idle) or per dozens of WAL objects (load) is enough.
  */
 import { randomBytes } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
@@ -85,6 +87,8 @@ export interface MetadataLogOptions {
   now: () => number;
   snapshotEvery: number;
   commitDelayMs: number;
+  /** Lazy records waiting at most this many before they are written (default: no limit). */
+  lazyMaxRecords?: number;
   log?: Log | undefined;
   timers?: Timers;
 }
@@ -209,7 +213,7 @@ export class MetadataLog {
     this.pending.records.push(...records);
     const batch = this.pending;
     quiet(batch.done.promise);
-    if (!lazy) batch.urgent = true;
+    if (!lazy || batch.records.length >= (this.opts.lazyMaxRecords ?? Infinity)) batch.urgent = true;
     this.schedule();
     return batch.done.promise;
   }
