@@ -92,7 +92,8 @@ export interface Stream {
    * appends are ordered: durable promises of one stream resolve in append order. Throws
    * StreamFencedError if the stream was opened elsewhere with a higher epoch, StreamClosedError
    * after close() or deleteStream(), MetadataFencedError once another client took over the store.
-   * The payload is copied. append() itself never blocks: when too many bytes are unflushed the
+   * The payload is NOT copied: the caller must not modify it after append() (the WAL copies it
+   * once, into the object it uploads, when the flush is built). append() itself never blocks: when too many bytes are unflushed the
    * data is still accepted and its `durable` just resolves later; callers apply back-pressure
    * upstream by awaiting `ready()` before appending.
    */

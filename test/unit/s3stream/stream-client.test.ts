@@ -85,6 +85,51 @@ describe('s3stream stream client', () => {
     expect(client.stats().blockCacheHits).to.be.greaterThan(0);
   });
 
+  it('a catch-up read over many WAL objects costs one GET per object: whole stream ranges, no index GET', async () => {
+    await client.close();
+    client = await openStreamClient(fastOptions(store, { objectBlockBytes: 1024 }), fastInternal);
+    const a = await client.createStream();
+    const b = await client.createStream();
+    const objects = 12;
+    for (let f = 0; f < objects; f++) {
+      for (let i = 0; i < 8; i++) {
+        a.append(payload(f * 8 + i, 300), 1); // 8 x 300 B: several 1 KiB blocks per object
+        b.append(payload(1000 + f * 8 + i, 300), 1);
+      }
+      await client.flush();
+    }
+    await client.close();
+    // A fresh client: empty caches, every read comes from the objects.
+    client = await openStreamClient(fastOptions(store, { logCacheBytes: 0, objectBlockBytes: 1024 }), fastInternal);
+    const s = await client.openStream(a.id);
+    const before = client.stats().objectStoreRequests.get;
+    const got: number[] = [];
+    for (let pos = 0; pos < s.confirmOffset(); ) {
+      const batches = await s.fetch(pos, s.confirmOffset(), 4096);
+      for (const bt of batches) {
+        expect(bt.payload.equals(payload(bt.baseOffset, 300)), `offset ${bt.baseOffset}`).to.equal(true);
+        got.push(bt.baseOffset);
+      }
+      pos = batches[batches.length - 1]!.baseOffset + 1;
+    }
+    expect(got).to.deep.equal(Array.from({ length: objects * 8 }, (_, i) => i));
+    expect(client.stats().objectStoreRequests.get - before).to.equal(objects);
+  });
+
+  it('keeps no copy of appended payloads: the LogCache serves views into the uploaded WAL object', async () => {
+    const s = await client.createStream();
+    const mine = payload(1, 100);
+    const r = s.append(mine, 1);
+    await r.durable;
+    const [fetched] = await s.fetch(0, 1, 1000);
+    expect(fetched!.payload.equals(mine)).to.equal(true);
+    const walBody = await store.inner.get(store.puts.find((k) => k.startsWith('wal/'))!);
+    expect(fetched!.payload.buffer).to.not.equal(mine.buffer);
+    // A view into the object body (exactly its size), not a separate copy of the payload.
+    expect(fetched!.payload.buffer.byteLength).to.equal(walBody.length);
+    expect(Buffer.from(fetched!.payload.buffer).equals(walBody)).to.equal(true);
+  });
+
   it('fences appends through a handle with an older epoch', async () => {
     const s0 = await client.createStream();
     s0.append(payload(0, 10), 1);

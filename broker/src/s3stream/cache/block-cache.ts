@@ -7,7 +7,7 @@
 import type { ObjectStore } from '../object-store/object-store.js';
 import type { IndexEntry, StoredRecord } from '../object/format.js';
 import type { ObjectIndex } from '../object/reader.js';
-import { readBlockRun, readObjectIndex } from '../object/reader.js';
+import { readBlockRun, readObjectIndex, readRangeBlocks } from '../object/reader.js';
 import { INDEX_ENTRY_BYTES } from '../object/format.js';
 
 export interface ObjectRef {
@@ -63,9 +63,25 @@ class Lru<V extends { bytes: number }> {
   }
 }
 
+/** How many stream ranges' block layouts are remembered (a few dozen bytes each). */
+const RANGE_LAYOUTS = 16_384;
+
+/** A stream's range inside an object, as kept in metadata (see RangeRecord.pos). */
+export interface RangeRef {
+  readonly streamId: number;
+  readonly pos: number;
+  readonly bytes: number;
+}
+
 export class BlockCache {
   private readonly lru: Lru<CachedBlock>;
   private readonly loading = new Map<string, Promise<CachedBlock>>();
+  /**
+   * Block layouts (index entries) of stream ranges read whole, learnt from the blocks' own headers:
+   * a later read inside the range finds its blocks without the object's index.
+   */
+  private readonly layouts = new Map<string, IndexEntry[]>();
+  private readonly rangeLoads = new Map<string, Promise<IndexEntry[]>>();
   hits = 0;
   misses = 0;
 
@@ -131,10 +147,57 @@ export class BlockCache {
     return (await promises[0]!).records;
   }
 
+  /** The block layout of a range read whole before (see loadRange), if remembered. */
+  rangeLayout(obj: ObjectRef, range: RangeRef): IndexEntry[] | undefined {
+    const k = `${obj.id}@${range.pos}`;
+    const hit = this.layouts.get(k);
+    if (hit !== undefined) {
+      this.layouts.delete(k);
+      this.layouts.set(k, hit);
+    }
+    return hit;
+  }
+
+  /**
+   * Fetches a whole stream range (all its blocks, adjacent in the object) with ONE ranged GET,
+   * without the object's index: the blocks' headers give their sizes. Caches the blocks and the
+   * layout; returns the layout. Concurrent loads of the same range share the GET.
+   */
+  loadRange(obj: ObjectRef, range: RangeRef): Promise<IndexEntry[]> {
+    const k = `${obj.id}@${range.pos}`;
+    const known = this.layouts.get(k);
+    if (known !== undefined) return Promise.resolve(known);
+    const pending = this.rangeLoads.get(k);
+    if (pending !== undefined) {
+      this.hits++;
+      return pending;
+    }
+    this.misses++;
+    const p = readRangeBlocks(this.store, obj.key, range.streamId, range.pos, range.bytes).then((blocks) => {
+      const layout: IndexEntry[] = [];
+      for (const b of blocks) {
+        // Views into one response: the blocks of a range are inserted (and so evicted) together.
+        this.lru.set(BlockCache.key(obj.id, b.entry.position), { records: b.records, bytes: b.entry.size });
+        layout.push(b.entry);
+      }
+      this.layouts.set(k, layout);
+      if (this.layouts.size > RANGE_LAYOUTS) this.layouts.delete(this.layouts.keys().next().value!);
+      return layout;
+    });
+    this.rangeLoads.set(k, p);
+    void p.then(
+      () => this.rangeLoads.delete(k),
+      () => this.rangeLoads.delete(k),
+    );
+    return p;
+  }
+
   /** Drops blocks of deleted objects (their ids are never reused, this only frees memory early). */
   forgetObject(objectId: number): void {
     const prefix = `${objectId}:`;
     this.lru.deleteWhere((k) => k.startsWith(prefix));
+    const layoutPrefix = `${objectId}@`;
+    for (const k of this.layouts.keys()) if (k.startsWith(layoutPrefix)) this.layouts.delete(k);
   }
 }
 

@@ -6,10 +6,11 @@
  */
 import type { ObjectStore } from '../object-store/object-store.js';
 import type { IndexCache } from '../cache/block-cache.js';
-import { ObjectWriter, rangesOf } from '../object/format.js';
+import { ObjectWriter } from '../object/format.js';
 import { contiguousRuns, entriesFor, readBlockRun } from '../object/reader.js';
 import type { MetadataLog } from '../metadata/metadata-log.js';
 import type { NewObject } from '../metadata/records.js';
+import { rangeRecordsOf } from '../metadata/records.js';
 import type { MetadataState } from '../metadata/state.js';
 import { padSeq } from '../util/binary.js';
 import type { CompactionPlan, PlannerObject } from './planner.js';
@@ -133,7 +134,7 @@ async function writeOutputs(ctx: ExecutorContext, plan: CompactionPlan, uploaded
       key: dataKey(id),
       size: body.length,
       kind: 'stream',
-      ranges: rangesOf(index).map((r) => ({ s: r.streamId, start: r.startOffset, end: r.endOffset, bytes: r.bytes, ts: r.maxAppendTimeMs })),
+      ranges: rangeRecordsOf(index),
     });
   }
 }

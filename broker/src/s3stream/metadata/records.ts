@@ -4,6 +4,8 @@
  * building a wrong state.
  */
 import { z } from 'zod';
+import type { IndexEntry } from '../object/format.js';
+import { rangesOf } from '../object/format.js';
 
 const id = z.number().int().nonnegative();
 const offset = z.number().int().nonnegative();
@@ -16,8 +18,26 @@ export const rangeSchema = z.object({
   bytes: z.number().int().nonnegative(),
   /** Latest append time in the range (retention by time). */
   ts: z.number().int().nonnegative(),
+  /**
+   * Position of the range's first block in the object (its blocks are adjacent): readers fetch the
+   * range with one ranged GET, without the object's index. Absent in metadata written before it
+   * existed; readers then use the index.
+   */
+  pos: z.number().int().nonnegative().optional(),
 });
 export type RangeRecord = z.infer<typeof rangeSchema>;
+
+/** The metadata ranges of an object, from its index. */
+export function rangeRecordsOf(index: readonly IndexEntry[]): RangeRecord[] {
+  return rangesOf(index).map((r) => ({
+    s: r.streamId,
+    start: r.startOffset,
+    end: r.endOffset,
+    bytes: r.bytes,
+    ts: r.maxAppendTimeMs,
+    ...(r.position !== undefined ? { pos: r.position } : {}),
+  }));
+}
 
 export const newObjectSchema = z.object({
   id,
@@ -72,7 +92,16 @@ export const snapshotStateSchema = z.object({
       epoch: id,
       startOffset: offset,
       nextOffset: offset,
-      ranges: z.array(z.object({ objectId: id, start: offset, end: offset, bytes: z.number().int().nonnegative(), ts: z.number().int().nonnegative() })),
+      ranges: z.array(
+        z.object({
+          objectId: id,
+          start: offset,
+          end: offset,
+          bytes: z.number().int().nonnegative(),
+          ts: z.number().int().nonnegative(),
+          pos: z.number().int().nonnegative().optional(),
+        }),
+      ),
     }),
   ),
   objects: z.array(

@@ -14,6 +14,8 @@ export interface RangeMeta {
   readonly bytes: number;
   /** Latest append time in the range. */
   readonly ts: number;
+  /** Position of the range's first block in the object, when its blocks are adjacent (see records.ts). */
+  readonly pos?: number;
 }
 
 export interface StreamMeta {
@@ -106,7 +108,7 @@ function appendObject(state: MetadataState, obj: NewObject, ts: number): void {
   for (const r of obj.ranges) {
     const s = state.streams.get(r.s);
     if (s === undefined || r.end <= s.nextOffset || r.start < s.nextOffset) continue;
-    s.ranges.push({ objectId: obj.id, start: r.start, end: r.end, bytes: r.bytes, ts: r.ts });
+    s.ranges.push({ objectId: obj.id, start: r.start, end: r.end, bytes: r.bytes, ts: r.ts, ...(r.pos !== undefined ? { pos: r.pos } : {}) });
     s.nextOffset = r.end;
     o.refs.add(s.id);
   }
@@ -194,7 +196,7 @@ export function applyRecord(state: MetadataState, rec: MetaRecord, ts: number, s
         for (const a of rec.add) {
           for (const r of a.ranges) {
             if (r.s === sid && r.end > s.startOffset && r.start < s.nextOffset) {
-              kept.push({ objectId: a.id, start: r.start, end: r.end, bytes: r.bytes, ts: r.ts });
+              kept.push({ objectId: a.id, start: r.start, end: r.end, bytes: r.bytes, ts: r.ts, ...(r.pos !== undefined ? { pos: r.pos } : {}) });
             }
           }
         }

@@ -72,36 +72,52 @@ export interface StreamRange {
   /** Bytes of this stream's blocks in the object. */
   readonly bytes: number;
   readonly maxAppendTimeMs: number;
+  /**
+   * Byte position of the range's first block when its blocks are adjacent in the object (always,
+   * for objects this writer builds): [position, position + bytes) then holds exactly the range's
+   * blocks, which a reader can fetch in one ranged GET without reading the index.
+   */
+  readonly position: number | undefined;
 }
 
 export function rangesOf(index: readonly IndexEntry[]): StreamRange[] {
   const out: StreamRange[] = [];
-  let cur: { streamId: number; startOffset: number; endOffset: number; bytes: number; maxAppendTimeMs: number } | undefined;
+  let cur: { streamId: number; startOffset: number; endOffset: number; bytes: number; maxAppendTimeMs: number; position: number | undefined; next: number } | undefined;
+  const push = (): void => {
+    if (cur !== undefined) out.push({ streamId: cur.streamId, startOffset: cur.startOffset, endOffset: cur.endOffset, bytes: cur.bytes, maxAppendTimeMs: cur.maxAppendTimeMs, position: cur.position });
+  };
   for (const e of index) {
     if (cur !== undefined && cur.streamId === e.streamId && cur.endOffset === e.startOffset) {
       cur.endOffset = e.endOffset;
       cur.bytes += e.size;
       cur.maxAppendTimeMs = Math.max(cur.maxAppendTimeMs, e.maxAppendTimeMs);
+      if (cur.next !== e.position) cur.position = undefined;
+      cur.next = e.position + e.size;
     } else {
-      if (cur !== undefined) out.push(cur);
-      cur = { streamId: e.streamId, startOffset: e.startOffset, endOffset: e.endOffset, bytes: e.size, maxAppendTimeMs: e.maxAppendTimeMs };
+      push();
+      cur = { streamId: e.streamId, startOffset: e.startOffset, endOffset: e.endOffset, bytes: e.size, maxAppendTimeMs: e.maxAppendTimeMs, position: e.position, next: e.position + e.size };
     }
   }
-  if (cur !== undefined) out.push(cur);
+  push();
   return out;
 }
 
 /**
  * Builds one object. Records must be added grouped by stream in ascending stream id, each
  * stream's records in offset order (the WAL and compaction both produce them that way).
+ *
+ * add() only lays out blocks (no copy); finish() writes every block, the index and the footer into
+ * ONE buffer of the exact size. So a record's bytes are copied once, straight into the upload body
+ * (no per-block buffers and no concatenation of parts), and finish() returns the records again as
+ * views into that body: the WAL hands those to the LogCache instead of keeping the caller's buffers.
+ * The added payloads must stay unchanged until finish() returns.
  */
 export class ObjectWriter {
-  private readonly parts: Buffer[] = [];
-  private readonly index: IndexEntry[] = [];
-  private position = 0;
+  private readonly blocks: { streamId: number; records: StoredRecord[]; dataBytes: number }[] = [];
   private block: StoredRecord[] = [];
   private blockStream = -1;
   private blockBytes = 0;
+  private laidOut = 0;
 
   constructor(
     private readonly targetBlockBytes: number,
@@ -116,6 +132,9 @@ export class ObjectWriter {
     }
     if (streamId < this.blockStream) {
       throw new RangeError(`streams must be added in ascending id order (${streamId} after ${this.blockStream}): readers binary-search the index`);
+    }
+    if (!Number.isSafeInteger(record.baseOffset) || record.baseOffset < 0 || !Number.isSafeInteger(record.appendTimeMs) || record.appendTimeMs < 0) {
+      throw new RangeError(`cannot encode record at offset ${record.baseOffset} (time ${record.appendTimeMs}): must be safe non-negative integers`);
     }
     const size = recordBytes(record.payload.length);
     if (
@@ -136,71 +155,87 @@ export class ObjectWriter {
   }
 
   get sizeEstimate(): number {
-    return this.position + this.blockBytes + (this.index.length + 1) * INDEX_ENTRY_BYTES + FOOTER_BYTES;
+    return this.laidOut + this.blockBytes + (this.blocks.length + 1) * INDEX_ENTRY_BYTES + FOOTER_BYTES;
   }
 
   get isEmpty(): boolean {
-    return this.index.length === 0 && this.block.length === 0;
+    return this.blocks.length === 0 && this.block.length === 0;
   }
 
   private cutBlock(): void {
-    const data = Buffer.allocUnsafe(this.blockBytes);
-    let off = 0;
-    let maxTs = 0;
-    for (const r of this.block) {
-      writeU64(data, off, r.baseOffset);
-      data.writeUInt32BE(r.count, off + 8);
-      writeU64(data, off + 12, r.appendTimeMs);
-      data.writeUInt32BE(r.payload.length, off + 20);
-      r.payload.copy(data, off + RECORD_HEADER_BYTES);
-      off += recordBytes(r.payload.length);
-      if (r.appendTimeMs > maxTs) maxTs = r.appendTimeMs;
-    }
-    const header = Buffer.allocUnsafe(BLOCK_HEADER_BYTES);
-    header.writeUInt32BE(BLOCK_MAGIC, 0);
-    writeU64(header, 4, this.blockStream);
-    header.writeUInt32BE(this.block.length, 12);
-    header.writeUInt32BE(data.length, 16);
-    header.writeUInt32BE(crc32c(data), 20);
-    const first = this.block[0]!;
-    const last = this.block[this.block.length - 1]!;
-    const size = BLOCK_HEADER_BYTES + data.length;
-    this.index.push({
-      streamId: this.blockStream,
-      startOffset: first.baseOffset,
-      endOffset: last.baseOffset + last.count,
-      position: this.position,
-      size,
-      recordCount: this.block.length,
-      maxAppendTimeMs: maxTs,
-    });
-    this.parts.push(header, data);
-    this.position += size;
+    this.blocks.push({ streamId: this.blockStream, records: this.block, dataBytes: this.blockBytes });
+    this.laidOut += BLOCK_HEADER_BYTES + this.blockBytes;
     this.block = [];
     this.blockBytes = 0;
   }
 
-  finish(): { body: Buffer; index: IndexEntry[] } {
+  /**
+   * The object body, its index, and per block (aligned with the index) the records as views into
+   * the body.
+   */
+  finish(): { body: Buffer; index: IndexEntry[]; blockRecords: StoredRecord[][] } {
     if (this.block.length > 0) this.cutBlock();
-    const indexBuf = encodeIndex(this.index);
-    const footer = Buffer.alloc(FOOTER_BYTES);
-    writeU64(footer, 0, this.position);
-    footer.writeUInt32BE(indexBuf.length, 8);
-    footer.writeUInt32BE(crc32c(indexBuf), 12);
-    footer.writeUInt32BE(this.index.length, 16);
+    const indexPosition = this.laidOut;
+    const indexLength = this.blocks.length * INDEX_ENTRY_BYTES;
+    // Every byte is written below, so uninitialized memory never reaches the store.
+    const body = Buffer.allocUnsafeSlow(indexPosition + indexLength + FOOTER_BYTES);
+    const index: IndexEntry[] = [];
+    const blockRecords: StoredRecord[][] = [];
+    let position = 0;
+    for (const b of this.blocks) {
+      const dataStart = position + BLOCK_HEADER_BYTES;
+      let off = dataStart;
+      let maxTs = 0;
+      const views: StoredRecord[] = [];
+      for (const r of b.records) {
+        writeU64(body, off, r.baseOffset);
+        body.writeUInt32BE(r.count, off + 8);
+        writeU64(body, off + 12, r.appendTimeMs);
+        body.writeUInt32BE(r.payload.length, off + 20);
+        const p = off + RECORD_HEADER_BYTES;
+        r.payload.copy(body, p);
+        views.push({ baseOffset: r.baseOffset, count: r.count, appendTimeMs: r.appendTimeMs, payload: body.subarray(p, p + r.payload.length) });
+        off = p + r.payload.length;
+        if (r.appendTimeMs > maxTs) maxTs = r.appendTimeMs;
+      }
+      body.writeUInt32BE(BLOCK_MAGIC, position);
+      writeU64(body, position + 4, b.streamId);
+      body.writeUInt32BE(b.records.length, position + 12);
+      body.writeUInt32BE(b.dataBytes, position + 16);
+      body.writeUInt32BE(crc32c(body.subarray(dataStart, dataStart + b.dataBytes)), position + 20);
+      const first = b.records[0]!;
+      const last = b.records[b.records.length - 1]!;
+      const size = BLOCK_HEADER_BYTES + b.dataBytes;
+      index.push({
+        streamId: b.streamId,
+        startOffset: first.baseOffset,
+        endOffset: last.baseOffset + last.count,
+        position,
+        size,
+        recordCount: b.records.length,
+        maxAppendTimeMs: maxTs,
+      });
+      blockRecords.push(views);
+      position += size;
+    }
+    this.blocks.length = 0;
+    encodeIndex(index, body.subarray(indexPosition, indexPosition + indexLength));
+    const footer = body.subarray(indexPosition + indexLength);
+    writeU64(footer, 0, indexPosition);
+    footer.writeUInt32BE(indexLength, 8);
+    footer.writeUInt32BE(crc32c(body.subarray(indexPosition, indexPosition + indexLength)), 12);
+    footer.writeUInt32BE(index.length, 16);
     footer.writeUInt16BE(FORMAT_VERSION, 20);
     footer.writeUInt16BE(0, 22);
     writeU64(footer, 24, this.writerEpoch);
+    footer.writeUInt32BE(0, 32);
     footer.writeUInt32BE(crc32c(footer.subarray(0, 36)), 36);
     FOOTER_MAGIC.copy(footer, 40);
-    const body = Buffer.concat([...this.parts, indexBuf, footer]);
-    this.parts.length = 0;
-    return { body, index: this.index };
+    return { body, index, blockRecords };
   }
 }
 
-function encodeIndex(entries: readonly IndexEntry[]): Buffer {
-  const buf = Buffer.allocUnsafe(entries.length * INDEX_ENTRY_BYTES);
+function encodeIndex(entries: readonly IndexEntry[], buf: Buffer): void {
   let off = 0;
   for (const e of entries) {
     writeU64(buf, off, e.streamId);
@@ -212,7 +247,6 @@ function encodeIndex(entries: readonly IndexEntry[]): Buffer {
     writeU64(buf, off + 40, e.maxAppendTimeMs);
     off += INDEX_ENTRY_BYTES;
   }
-  return buf;
 }
 
 function u64(buf: Buffer, off: number, what: string, where: string): number {

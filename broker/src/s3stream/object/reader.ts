@@ -2,7 +2,7 @@
 import type { ObjectStore } from '../object-store/object-store.js';
 import { ObjectNotFoundError } from '../object-store/object-store.js';
 import type { Footer, IndexEntry, StoredRecord } from './format.js';
-import { decodeBlock, decodeFooter, decodeIndex } from './format.js';
+import { BLOCK_HEADER_BYTES, BLOCK_MAGIC, ObjectFormatError, decodeBlock, decodeFooter, decodeIndex } from './format.js';
 
 /** One GET of this many tail bytes usually covers footer + index (about 1300 index entries). */
 export const TAIL_READ_BYTES = 64 * 1024;
@@ -77,6 +77,42 @@ export async function readBlockRun(
     const raw = run.length === 1 ? body : Buffer.from(body.subarray(entry.position - start, entry.position - start + entry.size));
     return { entry, raw, records: decodeBlock(raw, entry, key) };
   });
+}
+
+/**
+ * Fetches [pos, pos + bytes) of an object, which holds one stream's adjacent blocks (a metadata
+ * range), with one ranged GET, and splits it into blocks by their headers. Every block is still
+ * fully verified (magic, stream, CRC32C); the synthesized index entries describe the blocks.
+ */
+export async function readRangeBlocks(
+  store: ObjectStore,
+  key: string,
+  streamId: number,
+  pos: number,
+  bytes: number,
+): Promise<{ entry: IndexEntry; records: StoredRecord[] }[]> {
+  const body = await store.get(key, { start: pos, end: pos + bytes });
+  if (body.length !== bytes) throw new Error(`short read of ${key} [${pos}, ${pos + bytes}): got ${body.length} bytes`);
+  const out: { entry: IndexEntry; records: StoredRecord[] }[] = [];
+  for (let off = 0; off < body.length; ) {
+    if (off + BLOCK_HEADER_BYTES > body.length || body.readUInt32BE(off) !== BLOCK_MAGIC) {
+      throw new ObjectFormatError(`${key}: no block header at ${pos + off} (range [${pos}, ${pos + bytes}) of stream ${streamId})`);
+    }
+    const size = BLOCK_HEADER_BYTES + body.readUInt32BE(off + 16);
+    if (off + size > body.length) throw new ObjectFormatError(`${key}: block at ${pos + off} overruns range [${pos}, ${pos + bytes})`);
+    const raw = body.subarray(off, off + size);
+    const recordCount = raw.readUInt32BE(12);
+    // decodeBlock checks the stream id, the count and the CRC against this provisional entry.
+    const provisional: IndexEntry = { streamId, startOffset: 0, endOffset: 0, position: pos + off, size, recordCount, maxAppendTimeMs: 0 };
+    const records = decodeBlock(raw, provisional, key);
+    if (records.length === 0) throw new ObjectFormatError(`${key}: empty block at ${pos + off}`);
+    let maxTs = 0;
+    for (const r of records) if (r.appendTimeMs > maxTs) maxTs = r.appendTimeMs;
+    const last = records[records.length - 1]!;
+    out.push({ entry: { ...provisional, startOffset: records[0]!.baseOffset, endOffset: last.baseOffset + last.count, maxAppendTimeMs: maxTs }, records });
+    off += size;
+  }
+  return out;
 }
 
 /** Splits entries into runs that are contiguous in the object (one GET each). */

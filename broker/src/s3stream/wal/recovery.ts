@@ -10,7 +10,7 @@
  */
 import type { ObjectStore } from '../object-store/object-store.js';
 import { readObjectIndex } from '../object/reader.js';
-import { rangesOf } from '../object/format.js';
+import { rangeRecordsOf } from '../metadata/records.js';
 import type { MetadataState } from '../metadata/state.js';
 import type { NewObject } from '../metadata/records.js';
 import { padSeq } from '../util/binary.js';
@@ -73,7 +73,7 @@ export async function recoverWal(store: ObjectStore, state: MetadataState, nodeI
             key: o.key,
             size: o.size,
             kind: 'wal',
-            ranges: rangesOf(index.entries).map((r) => ({ s: r.streamId, start: r.startOffset, end: r.endOffset, bytes: r.bytes, ts: r.maxAppendTimeMs })),
+            ranges: rangeRecordsOf(index.entries),
           },
         });
       });

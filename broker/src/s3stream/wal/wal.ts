@@ -35,7 +35,10 @@ export interface DurableFlush {
   readonly key: string;
   readonly size: number;
   readonly index: readonly IndexEntry[];
-  /** The flushed records by stream, in offset order (handed to the LogCache). */
+  /**
+   * The flushed records by stream, in offset order (handed to the LogCache). Their payloads are
+   * views into the uploaded object body, not the appenders' buffers.
+   */
   readonly records: ReadonlyMap<number, readonly StoredRecord[]>;
 }
 
@@ -70,7 +73,7 @@ interface Flight {
   readonly seq: number;
   readonly batch: Batch;
   started: boolean;
-  uploaded: { size: number; index: IndexEntry[] } | undefined;
+  uploaded: { size: number; index: IndexEntry[]; records: Map<number, StoredRecord[]> } | undefined;
 }
 
 export class WriteAheadLog {
@@ -177,7 +180,16 @@ export class WriteAheadLog {
     for (const sid of [...flight.batch.records.keys()].sort((a, b) => a - b)) {
       for (const r of flight.batch.records.get(sid)!) writer.add(sid, r);
     }
-    const { body, index } = writer.finish();
+    const { body, index, blockRecords } = writer.finish();
+    // From here on the appenders' buffers are no longer referenced: the records live on as views
+    // into the body (one copy of the bytes in memory, and it is the one being uploaded).
+    flight.batch.records.clear();
+    const records = new Map<number, StoredRecord[]>();
+    index.forEach((e, i) => {
+      let list = records.get(e.streamId);
+      if (list === undefined) records.set(e.streamId, (list = []));
+      for (const r of blockRecords[i]!) list.push(r);
+    });
     const key = walKey(this.opts.nodeId, flight.seq);
     for (let attempt = 0; this.failure === undefined; attempt++) {
       try {
@@ -186,7 +198,7 @@ export class WriteAheadLog {
           this.fail(new MetadataFencedError(`WAL object ${key} already exists: another writer uses node ${this.opts.nodeId}; this client is fenced`));
           return;
         }
-        flight.uploaded = { size: body.length, index };
+        flight.uploaded = { size: body.length, index, records };
         void this.drain();
         return;
       } catch (err) {
@@ -235,7 +247,7 @@ export class WriteAheadLog {
               key: walKey(this.opts.nodeId, flight.seq),
               size: up.size,
               index: up.index,
-              records: flight.batch.records,
+              records: up.records,
             });
           } catch (err) {
             this.opts.log?.('error', 'WAL onDurable handler failed', { seq: flight.seq, error: String(err) });
