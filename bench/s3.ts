@@ -10,7 +10,12 @@
  *   4. long run: S3Stream alone on MinIO, 16 streams at --long-mbps for --long-seconds, with
  *      compaction on and off: live objects and metadata size at the end.
  *
- *   npm run build && node dist/bench/s3.js [--gib 1] [--idle-seconds 60] [--long-seconds 300] [--skip 1,2,3,4]
+ *   5. storage latency: S3Stream alone, 2 streams at --rate5-mbps (default 20) in 100 KiB appends
+ *      for 20 s: append -> durable p50/p99 and where the WAL spent the time (seal, upload slot,
+ *      PUT, ack), on an empty store and again while compaction splits a 1 GiB backlog.
+ *   6. single-stream catch-up: 1 GiB appended to ONE stream, read back by a fresh client.
+ *
+ *   npm run build && node dist/bench/s3.js [--gib 1] [--idle-seconds 60] [--long-seconds 300] [--skip 1,2,3,4,5,6]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,7 +24,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { S3ObjectStore } from '../broker/src/s3stream/object-store/s3.js';
-import { openStreamClient } from '../broker/src/s3stream/stream-client.js';
+import { openStreamClient, walFlushTimings } from '../broker/src/s3stream/stream-client.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const arg = (name: string, dflt: string): string => {
@@ -196,6 +201,116 @@ try {
       };
       console.log('3. catch-up (storage)', JSON.stringify(results['catchup_storage']));
     }
+  }
+
+  const pct = (xs: number[], q: number): number => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length === 0 ? NaN : +v[Math.min(v.length - 1, Math.floor(q * v.length))]!.toFixed(1);
+  };
+  const newStore = (name: string): S3ObjectStore =>
+    new S3ObjectStore({ bucket, keyPrefix: `${name}-${Date.now().toString(36)}/`, endpoint, region: 'us-east-1', forcePathStyle: true });
+  /** Appends `bytes` to the streams as fast as back-pressure allows (100 KiB appends). */
+  const fill = async (streams: { append(p: Buffer, c: number): { durable: Promise<void> }; ready(): Promise<void> }[], bytes: number): Promise<void> => {
+    const payload = Buffer.alloc(100 * 1024, 3);
+    let last: Promise<void> = Promise.resolve();
+    for (let n = 0; n * payload.length < bytes; n++) {
+      const s = streams[n % streams.length]!;
+      await s.ready();
+      last = s.append(payload, 100).durable;
+    }
+    await last;
+  };
+
+  if (!skip.has('5')) {
+    const mbps = Number(arg('rate5-mbps', '20'));
+    for (const backlog of [false, true]) {
+      const store = newStore(`lat-${backlog ? 'compacting' : 'idle'}`);
+      const sc = await openStreamClient({ store, nodeId: 1, compactionIntervalMs: 0, objectDeleteGraceMs: 10_000 });
+      const streams = await Promise.all([sc.createStream(), sc.createStream()]);
+      let compacting: Promise<void> = Promise.resolve();
+      if (backlog) {
+        await fill(streams, GiB);
+        compacting = (async () => {
+          for (let i = 0; i < 8; i++) await sc.compactNow(); // 256 MiB of WAL per round
+        })();
+      }
+      const skipTimings = walFlushTimings(sc).length;
+      const payload = Buffer.alloc(100 * 1024, 5);
+      const perSec = (mbps * 1e6) / payload.length;
+      const lat: number[] = [];
+      const t0 = performance.now();
+      const pending: Promise<void>[] = [];
+      let n = 0;
+      let maxLag = 0;
+      while (performance.now() - t0 < 20_000) {
+        const due = Math.floor(((performance.now() - t0) / 1000) * perSec);
+        maxLag = Math.max(maxLag, due - n);
+        for (; n < due; n++) {
+          const s = streams[n % 2]!;
+          const at = performance.now();
+          pending.push(s.append(payload, 100).durable.then(() => void lat.push(performance.now() - at)));
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(pending);
+      const tm = walFlushTimings(sc).slice(skipTimings);
+      const phase = (f: (t: (typeof tm)[number]) => number) => ({ p50: pct(tm.map(f), 0.5), p99: pct(tm.map(f), 0.99) });
+      const r = {
+        backlog_compaction: backlog,
+        mbps,
+        appends: lat.length,
+        p50_ms: pct(lat, 0.5),
+        p99_ms: pct(lat, 0.99),
+        max_ms: pct(lat, 1),
+        generator_max_lag_appends: maxLag,
+        flushes: tm.length,
+        flush_from_first_append_ms: {
+          sealed: phase((t) => t.sealed),
+          upload_slot: phase((t) => t.started - t.sealed),
+          put: phase((t) => t.uploaded - t.started),
+          ack_wait: phase((t) => t.acked - t.uploaded),
+          acked: phase((t) => t.acked),
+        },
+      };
+      results[`storage_latency_${backlog ? 'compacting' : 'idle'}`] = r;
+      console.log('5. storage latency', JSON.stringify(r));
+      await compacting;
+      await sc.close();
+      await store.close();
+    }
+  }
+
+  if (!skip.has('6')) {
+    const store = newStore('single');
+    const w = await openStreamClient({ store, nodeId: 1, compactionIntervalMs: 0 });
+    const s0 = await w.createStream();
+    await fill([s0], gib * GiB);
+    await w.close();
+    const sc = await openStreamClient({ store, nodeId: 2, compactionIntervalMs: 0 }, { sweepOrphans: false });
+    const s = await sc.openStream(s0.id);
+    const g0 = sc.stats();
+    const t0 = Date.now();
+    let got = 0;
+    for (let pos = s.startOffset(); pos < s.confirmOffset(); ) {
+      const batches = await s.fetch(pos, s.confirmOffset(), 4 * MiB);
+      for (const bt of batches) got += bt.payload.length;
+      pos = batches[batches.length - 1]!.baseOffset + batches[batches.length - 1]!.count;
+    }
+    const secs = (Date.now() - t0) / 1000;
+    const g1 = sc.stats();
+    const r = {
+      bytes: got,
+      seconds: secs,
+      mb_per_s: +(got / secs / 1e6).toFixed(1),
+      wal_objects: g1.walObjectsLive,
+      gets: g1.objectStoreRequests.get - g0.objectStoreRequests.get,
+      gets_per_gib: Math.round((g1.objectStoreRequests.get - g0.objectStoreRequests.get) / (got / GiB)),
+      read_amplification: +((g1.bytesDownloaded - g0.bytesDownloaded) / got).toFixed(2),
+    };
+    results['catchup_single_stream'] = r;
+    console.log('6. catch-up, one stream (storage)', JSON.stringify(r));
+    await sc.close();
+    await store.close();
   }
 
   if (!skip.has('4')) {

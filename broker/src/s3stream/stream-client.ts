@@ -34,7 +34,7 @@ import { BlockCache, IndexCache } from './cache/block-cache.js';
 import { LogCache } from './cache/log-cache.js';
 import { MetadataLog } from './metadata/metadata-log.js';
 import type { RangeMeta, StreamMeta } from './metadata/state.js';
-import type { DurableFlush } from './wal/wal.js';
+import type { DurableFlush, FlushTiming } from './wal/wal.js';
 import { WriteAheadLog } from './wal/wal.js';
 import { recoverWal } from './wal/recovery.js';
 import { CompactionManager } from './compaction/manager.js';
@@ -680,6 +680,11 @@ class S3StreamClient implements StreamClient {
     }
     return this.closing;
   }
+}
+
+/** Where the last WAL flushes spent their time (benchmarks profiling produce latency). */
+export function walFlushTimings(client: StreamClient): readonly FlushTiming[] {
+  return client instanceof S3StreamClient ? client.wal.timings : [];
 }
 
 function instrument(store: ObjectStore, cfg: Config, internal: InternalOptions): InstrumentedObjectStore {

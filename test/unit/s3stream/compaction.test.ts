@@ -93,7 +93,16 @@ describe('s3stream compaction and retention', () => {
   });
   afterEach(() => client.close());
 
-  it('reduces the object count and preserves every byte, also for a fresh client', async () => {
+  for (const blockBytes of [undefined, 256]) {
+  // 256 B blocks: every WAL block is full-size, so compaction moves blocks whole (addBlock).
+  it(`reduces the object count and preserves every byte, also for a fresh client (${blockBytes === undefined ? 're-blocked records' : 'whole blocks moved'})`, async () => {
+    if (blockBytes !== undefined) {
+      await client.close();
+      client = await openStreamClient(fastOptions(store, { walFlushBytes: 2048, objectBlockBytes: blockBytes, now: () => clock }), {
+        ...fastInternal,
+        compactionTargetObjectBytes: 8 * 1024,
+      });
+    }
     const streams = [await client.createStream(), await client.createStream(), await client.createStream()];
     for (let i = 0; i < 60; i++) {
       // One WAL object per round: the worst case for object count.
@@ -121,6 +130,7 @@ describe('s3stream compaction and retention', () => {
     client = await openStreamClient(fastOptions(store), fastInternal);
     await check(client);
   });
+  }
 
   it('merges small stream objects over several rounds', async () => {
     const s = await client.createStream();

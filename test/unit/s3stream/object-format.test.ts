@@ -52,6 +52,30 @@ describe('s3stream object format', () => {
     expect(ranges.reduce((n, r) => n + r.bytes, 0)).to.equal(body.length - FOOTER_BYTES - index.length * INDEX_ENTRY_BYTES);
   });
 
+  it('moves whole blocks into another object as they are (addBlock), mixed with re-encoded records', () => {
+    const src = new ObjectWriter(512);
+    const records = Array.from({ length: 12 }, (_, i) => rec(i, 1, 200));
+    for (const r of records) src.add(5, r);
+    const a = src.finish();
+    expect(a.index.length).to.be.greaterThan(3);
+    // Ranges know where their adjacent blocks start (readers fetch them without the index).
+    expect(rangesOf(a.index).map((r) => r.position)).to.deep.equal([0]);
+    const out = new ObjectWriter(512, 7);
+    const [first, second, ...rest] = a.index;
+    out.addBlock(first!, a.body.subarray(first!.position, first!.position + first!.size));
+    for (const r of decodeBlock(a.body.subarray(second!.position, second!.position + second!.size), second!, 'src')) out.add(5, r);
+    for (const e of rest) out.addBlock(e, a.body.subarray(e.position, e.position + e.size));
+    expect(() => out.addBlock(first!, a.body.subarray(0, first!.size))).to.throw(RangeError, /offset order/);
+    const b = out.finish();
+    const decoded = decodeObject(b.body, 'out');
+    expect(decoded.footer.writerEpoch).to.equal(7);
+    const got = decoded.blocks.flat();
+    expect(got.map((r) => r.baseOffset)).to.deep.equal(records.map((r) => r.baseOffset));
+    got.forEach((r, i) => expect(r.payload.equals(records[i]!.payload)).to.equal(true));
+    expect(rangesOf(b.index)).to.have.length(1);
+    expect(rangesOf(b.index)[0]!.bytes).to.equal(b.body.length - FOOTER_BYTES - b.index.length * INDEX_ENTRY_BYTES);
+  });
+
   it('gives a record larger than the block size a block of its own', () => {
     const w = new ObjectWriter(100);
     w.add(1, rec(0, 1, 10));

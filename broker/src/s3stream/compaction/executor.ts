@@ -6,8 +6,8 @@
  */
 import type { ObjectStore } from '../object-store/object-store.js';
 import type { IndexCache } from '../cache/block-cache.js';
-import { ObjectWriter } from '../object/format.js';
-import { contiguousRuns, entriesFor, readBlockRun } from '../object/reader.js';
+import { ObjectWriter, decodeBlock } from '../object/format.js';
+import { contiguousRuns, entriesFor, readRawBlockRun } from '../object/reader.js';
 import type { MetadataLog } from '../metadata/metadata-log.js';
 import type { NewObject } from '../metadata/records.js';
 import { rangeRecordsOf } from '../metadata/records.js';
@@ -117,8 +117,15 @@ async function writeOutputs(ctx: ExecutorContext, plan: CompactionPlan, uploaded
       const index = await ctx.indexCache.get(src);
       const entries = entriesFor(index.entries, output.streamId, piece.start, piece.end);
       for (const run of contiguousRuns(entries, READ_RUN_BYTES)) {
-        for (const block of await readBlockRun(store, src.key, run)) {
-          for (const r of block.records) {
+        for (const { entry, raw } of await readRawBlockRun(store, src.key, run)) {
+          // Full-size blocks move as they are (no decode, no re-encode). Small ones (WAL flushes of a
+          // slow stream) are re-blocked record by record so outputs keep few, big blocks; so is a
+          // block straddling the piece's edge.
+          if (entry.size >= ctx.blockBytes / 2 && entry.startOffset >= piece.start && entry.endOffset <= piece.end) {
+            writer.addBlock(entry, raw);
+            continue;
+          }
+          for (const r of decodeBlock(raw, entry, src.key)) {
             if (r.baseOffset >= piece.start && r.baseOffset < piece.end) writer.add(output.streamId, r);
           }
         }

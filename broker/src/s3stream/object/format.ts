@@ -112,8 +112,12 @@ export function rangesOf(index: readonly IndexEntry[]): StreamRange[] {
  * views into that body: the WAL hands those to the LogCache instead of keeping the caller's buffers.
  * The added payloads must stay unchanged until finish() returns.
  */
+type PendingBlock =
+  | { readonly streamId: number; readonly records: StoredRecord[]; readonly dataBytes: number; readonly raw?: undefined }
+  | { readonly streamId: number; readonly raw: Buffer; readonly entry: IndexEntry; readonly dataBytes: number; readonly records?: undefined };
+
 export class ObjectWriter {
-  private readonly blocks: { streamId: number; records: StoredRecord[]; dataBytes: number }[] = [];
+  private readonly blocks: PendingBlock[] = [];
   private block: StoredRecord[] = [];
   private blockStream = -1;
   private blockBytes = 0;
@@ -154,6 +158,27 @@ export class ObjectWriter {
     this.blockBytes += size;
   }
 
+  /**
+   * Adds a whole encoded block (header included) as is: compaction moves blocks between objects
+   * without decoding and re-encoding their records. The caller verified it (decodeBlock or
+   * verifyBlock); its own CRC goes along. Same ordering rules as add().
+   */
+  addBlock(entry: IndexEntry, raw: Buffer): void {
+    if (raw.length !== entry.size || raw.length < BLOCK_HEADER_BYTES) throw new RangeError(`block of ${raw.length} bytes does not match its entry (${entry.size})`);
+    if (entry.streamId < this.blockStream) {
+      throw new RangeError(`streams must be added in ascending id order (${entry.streamId} after ${this.blockStream}): readers binary-search the index`);
+    }
+    if (this.block.length > 0) this.cutBlock();
+    const prev = this.blocks[this.blocks.length - 1];
+    if (prev !== undefined && prev.streamId === entry.streamId) {
+      const prevEnd = prev.raw !== undefined ? prev.entry.endOffset : prev.records[prev.records.length - 1]!.baseOffset + prev.records[prev.records.length - 1]!.count;
+      if (entry.startOffset < prevEnd) throw new RangeError(`blocks of stream ${entry.streamId} must be added in offset order (${entry.startOffset} after ${prevEnd})`);
+    }
+    this.blockStream = entry.streamId;
+    this.blocks.push({ streamId: entry.streamId, raw, entry, dataBytes: raw.length - BLOCK_HEADER_BYTES });
+    this.laidOut += raw.length;
+  }
+
   get sizeEstimate(): number {
     return this.laidOut + this.blockBytes + (this.blocks.length + 1) * INDEX_ENTRY_BYTES + FOOTER_BYTES;
   }
@@ -171,18 +196,25 @@ export class ObjectWriter {
 
   /**
    * The object body, its index, and per block (aligned with the index) the records as views into
-   * the body.
+   * the body (undefined for blocks added whole by addBlock).
    */
-  finish(): { body: Buffer; index: IndexEntry[]; blockRecords: StoredRecord[][] } {
+  finish(): { body: Buffer; index: IndexEntry[]; blockRecords: (StoredRecord[] | undefined)[] } {
     if (this.block.length > 0) this.cutBlock();
     const indexPosition = this.laidOut;
     const indexLength = this.blocks.length * INDEX_ENTRY_BYTES;
     // Every byte is written below, so uninitialized memory never reaches the store.
     const body = Buffer.allocUnsafeSlow(indexPosition + indexLength + FOOTER_BYTES);
     const index: IndexEntry[] = [];
-    const blockRecords: StoredRecord[][] = [];
+    const blockRecords: (StoredRecord[] | undefined)[] = [];
     let position = 0;
     for (const b of this.blocks) {
+      if (b.raw !== undefined) {
+        b.raw.copy(body, position);
+        index.push({ ...b.entry, position });
+        blockRecords.push(undefined); // not needed by compaction, its only user
+        position += b.raw.length;
+        continue;
+      }
       const dataStart = position + BLOCK_HEADER_BYTES;
       let off = dataStart;
       let maxTs = 0;
@@ -302,6 +334,18 @@ export function decodeIndex(buf: Buffer, footer: Footer, where: string): IndexEn
     out.push(e);
   }
   return out;
+}
+
+/** Verifies a whole data block (magic, header against the index entry, CRC32C) without decoding its records. */
+export function verifyBlock(buf: Buffer, entry: IndexEntry, where: string): void {
+  if (buf.length !== entry.size || buf.length < BLOCK_HEADER_BYTES) {
+    throw new ObjectFormatError(`${where}: block at ${entry.position} is ${buf.length} bytes, index says ${entry.size}`);
+  }
+  if (buf.readUInt32BE(0) !== BLOCK_MAGIC) throw new ObjectFormatError(`${where}: bad block magic at ${entry.position}`);
+  if (readU64(buf, 4) !== entry.streamId || buf.readUInt32BE(12) !== entry.recordCount || buf.readUInt32BE(16) !== buf.length - BLOCK_HEADER_BYTES) {
+    throw new ObjectFormatError(`${where}: block header at ${entry.position} disagrees with the index`);
+  }
+  if (crc32c(buf.subarray(BLOCK_HEADER_BYTES)) !== buf.readUInt32BE(20)) throw new ObjectFormatError(`${where}: block checksum mismatch at ${entry.position}`);
 }
 
 /** Decodes a whole data block (header included), verifying magic, stream and checksum. */

@@ -2,7 +2,7 @@
 import type { ObjectStore } from '../object-store/object-store.js';
 import { ObjectNotFoundError } from '../object-store/object-store.js';
 import type { Footer, IndexEntry, StoredRecord } from './format.js';
-import { BLOCK_HEADER_BYTES, BLOCK_MAGIC, ObjectFormatError, decodeBlock, decodeFooter, decodeIndex } from './format.js';
+import { BLOCK_HEADER_BYTES, BLOCK_MAGIC, ObjectFormatError, decodeBlock, decodeFooter, decodeIndex, verifyBlock } from './format.js';
 
 /** One GET of this many tail bytes usually covers footer + index (about 1300 index entries). */
 export const TAIL_READ_BYTES = 64 * 1024;
@@ -113,6 +113,24 @@ export async function readRangeBlocks(
     off += size;
   }
   return out;
+}
+
+/**
+ * Like readBlockRun, for compaction: blocks are verified (CRC32C) but not decoded, and are views
+ * into the one response (they are all written to the same output object right away).
+ */
+export async function readRawBlockRun(store: ObjectStore, key: string, run: readonly IndexEntry[]): Promise<{ entry: IndexEntry; raw: Buffer }[]> {
+  if (run.length === 0) return [];
+  const start = run[0]!.position;
+  const last = run[run.length - 1]!;
+  const end = last.position + last.size;
+  const body = await store.get(key, { start, end });
+  if (body.length !== end - start) throw new Error(`short read of ${key} [${start}, ${end}): got ${body.length} bytes`);
+  return run.map((entry) => {
+    const raw = body.subarray(entry.position - start, entry.position - start + entry.size);
+    verifyBlock(raw, entry, key);
+    return { entry, raw };
+  });
 }
 
 /** Splits entries into runs that are contiguous in the object (one GET each). */

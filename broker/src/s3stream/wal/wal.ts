@@ -66,6 +66,21 @@ interface Batch {
   readonly records: Map<number, StoredRecord[]>;
   bytes: number;
   readonly done: Deferred<void>;
+  /** performance.now() of the first append. */
+  readonly openedAt: number;
+}
+
+/** Where one flush spent its time (ms, from its first append): for profiling produce latency. */
+export interface FlushTiming {
+  readonly bytes: number;
+  /** Sealed (timer or size). */
+  readonly sealed: number;
+  /** Got an upload slot and built the object. */
+  readonly started: number;
+  /** PUT done (including retries). */
+  readonly uploaded: number;
+  /** Acked: earlier flushes acked and the fencing check passed. */
+  readonly acked: number;
 }
 
 /** A sealed batch with its seq: waiting for an upload slot, uploading, or uploaded and awaiting its ack. */
@@ -74,7 +89,12 @@ interface Flight {
   readonly batch: Batch;
   started: boolean;
   uploaded: { size: number; index: IndexEntry[]; records: Map<number, StoredRecord[]> } | undefined;
+  readonly sealedAt: number;
+  startedAt: number;
+  uploadedAt: number;
 }
+
+const TIMINGS_KEPT = 4096;
 
 export class WriteAheadLog {
   private open: Batch | undefined;
@@ -89,6 +109,8 @@ export class WriteAheadLog {
   private readyWaiters: (() => void)[] = [];
   private readonly timers: Timers;
   private readonly maxInflight: number;
+  /** The last flushes' timings, oldest first (bounded). */
+  readonly timings: FlushTiming[] = [];
 
   constructor(private readonly opts: WalOptions) {
     this.nextSeq = opts.startSeq;
@@ -111,7 +133,7 @@ export class WriteAheadLog {
   append(streamId: number, record: StoredRecord): Promise<void> {
     if (this.failure !== undefined) return quiet(Promise.reject(this.failure));
     if (this.open === undefined) {
-      this.open = { records: new Map(), bytes: 0, done: deferred<void>() };
+      this.open = { records: new Map(), bytes: 0, done: deferred<void>(), openedAt: performance.now() };
       quiet(this.open.done.promise);
     }
     const b = this.open;
@@ -155,7 +177,7 @@ export class WriteAheadLog {
     // Sealed now even when every upload slot is busy, so objects stay about flushBytes big
     // instead of one huge object accumulating behind a slow store.
     this.open = undefined;
-    this.flights.push({ seq: this.nextSeq++, batch, started: false, uploaded: undefined });
+    this.flights.push({ seq: this.nextSeq++, batch, started: false, uploaded: undefined, sealedAt: performance.now(), startedAt: 0, uploadedAt: 0 });
     this.pump();
   }
 
@@ -175,6 +197,7 @@ export class WriteAheadLog {
   }
 
   private async upload(flight: Flight): Promise<void> {
+    flight.startedAt = performance.now();
     const writer = new ObjectWriter(this.opts.blockBytes, this.opts.writerEpoch);
     // Index order is (streamId, offset): readers and recovery rely on it.
     for (const sid of [...flight.batch.records.keys()].sort((a, b) => a - b)) {
@@ -188,7 +211,7 @@ export class WriteAheadLog {
     index.forEach((e, i) => {
       let list = records.get(e.streamId);
       if (list === undefined) records.set(e.streamId, (list = []));
-      for (const r of blockRecords[i]!) list.push(r);
+      for (const r of blockRecords[i] ?? []) list.push(r);
     });
     const key = walKey(this.opts.nodeId, flight.seq);
     for (let attempt = 0; this.failure === undefined; attempt++) {
@@ -199,6 +222,7 @@ export class WriteAheadLog {
           return;
         }
         flight.uploaded = { size: body.length, index, records };
+        flight.uploadedAt = performance.now();
         void this.drain();
         return;
       } catch (err) {
@@ -253,6 +277,15 @@ export class WriteAheadLog {
             this.opts.log?.('error', 'WAL onDurable handler failed', { seq: flight.seq, error: String(err) });
           }
           flight.batch.done.resolve();
+          const t0 = flight.batch.openedAt;
+          this.timings.push({
+            bytes: flight.batch.bytes,
+            sealed: flight.sealedAt - t0,
+            started: flight.startedAt - t0,
+            uploaded: flight.uploadedAt - t0,
+            acked: performance.now() - t0,
+          });
+          if (this.timings.length > TIMINGS_KEPT) this.timings.splice(0, this.timings.length - TIMINGS_KEPT);
         }
         this.wakeReady();
       }
