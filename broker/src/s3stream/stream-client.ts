@@ -54,6 +54,32 @@ const MAX_READAHEAD_BYTES = 32 * MiB;
 const DIRECT_RANGE_BYTES = 8 * MiB;
 /** ...and this small even when the read starts inside it (one GET instead of index + blocks). */
 const MID_RANGE_WHOLE_BYTES = MiB;
+/** Other streams' ranges join a WAL object GET if their reader reaches them within this many ranges... */
+const SIBLING_LOOKAHEAD_RANGES = 256;
+/** ...and if they are this close to the ranges already in the GET (bytes of streams nobody reads). */
+const SIBLING_MAX_GAP_BYTES = 256 * 1024;
+
+/**
+ * The range of `ranges` in `objectId` among the next `lookahead` ranges (and `maxBytes` of data)
+ * not yet read past `offset`.
+ */
+function upcomingRangeIn(ranges: readonly RangeMeta[], offset: number, objectId: number, lookahead: number, maxBytes: number): RangeMeta | undefined {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ranges[mid]!.end <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  let bytes = 0;
+  for (let i = lo; i < ranges.length && i < lo + lookahead && bytes <= maxBytes; i++) {
+    const r = ranges[i]!;
+    bytes += r.bytes;
+    // Only ranges the reader still needs whole (it starts reading them at their beginning).
+    if (r.objectId === objectId) return r.start >= offset ? r : undefined;
+  }
+  return undefined;
+}
 
 /** Tuning not (yet) part of the public options; tests use it to make things small and fast. */
 export interface InternalOptions {
@@ -586,11 +612,56 @@ class S3StreamClient implements StreamClient {
     if (range.pos !== undefined) {
       const ref = { streamId: rt.id, pos: range.pos, bytes: range.bytes };
       let layout = this.blockCache.rangeLayout(obj, ref);
-      if (layout === undefined && this.wholeRange(rt, range, lower)) layout = await this.blockCache.loadRange(obj, ref);
+      if (layout === undefined && this.wholeRange(rt, range, lower)) layout = await this.loadWithSiblings(obj, rt, range);
       if (layout !== undefined) return entriesFor(layout, rt.id, lower, range.end);
     }
     const index = await this.indexCache.get(obj);
     return entriesFor(index.entries, rt.id, lower, range.end);
+  }
+
+  /**
+   * Loads a stream's whole range of an object, together with the adjacent ranges of OTHER streams
+   * in the same WAL object that are about to be read too: streams whose sequential reader has not
+   * yet passed them and will reach them within a few ranges (the partitions of a topic consumed in
+   * lockstep). One GET then serves them all instead of one per stream.
+   */
+  private loadWithSiblings(obj: ObjectRef, rt: StreamRuntime, range: RangeMeta): Promise<IndexEntry[]> {
+    const own = { streamId: rt.id, pos: range.pos!, bytes: range.bytes };
+    const meta = this.metadata.spec.objects.get(obj.id);
+    const group = [own];
+    if (meta !== undefined && meta.kind === 'wal' && meta.refs.size > 1) {
+      for (const sid of meta.refs) {
+        if (sid === rt.id) continue;
+        const other = this.runtimes.get(sid);
+        const sm = this.meta(sid);
+        if (other === undefined || sm === undefined || other.readahead <= this.cfg.objectBlockBytes || other.readExpected < 0) continue;
+        // Within what the BlockCache keeps until that reader gets there.
+        const r = upcomingRangeIn(sm.ranges, other.readExpected, obj.id, SIBLING_LOOKAHEAD_RANGES, this.maxReadahead);
+        if (r?.pos !== undefined && r.bytes <= DIRECT_RANGE_BYTES) group.push({ streamId: sid, pos: r.pos, bytes: r.bytes });
+      }
+    }
+    if (group.length === 1) return this.blockCache.loadRange(obj, own);
+    group.sort((a, b) => a.pos - b.pos);
+    // The run of ranges around ours with small gaps, within a bounded span.
+    const end = (r: { pos: number; bytes: number }): number => r.pos + r.bytes;
+    const budget = Math.max(rt.readahead, DIRECT_RANGE_BYTES) * 2;
+    let lo = group.indexOf(own);
+    let hi = lo;
+    for (let grew = true; grew; ) {
+      grew = false;
+      const prev = group[lo - 1];
+      if (prev !== undefined && group[lo]!.pos - end(prev) <= SIBLING_MAX_GAP_BYTES && end(group[hi]!) - prev.pos <= budget) {
+        lo--;
+        grew = true;
+      }
+      const next = group[hi + 1];
+      if (next !== undefined && next.pos - end(group[hi]!) <= SIBLING_MAX_GAP_BYTES && end(next) - group[lo]!.pos <= budget) {
+        hi++;
+        grew = true;
+      }
+    }
+    const run = group.slice(lo, hi + 1);
+    return this.blockCache.loadRanges(obj, run)[run.indexOf(own)]!;
   }
 
   private wholeRange(rt: StreamRuntime, range: RangeMeta, lower: number): boolean {
@@ -614,7 +685,7 @@ class S3StreamClient implements StreamClient {
       const share = Math.min(budget, range.bytes);
       budget -= range.bytes;
       if (range.pos !== undefined && this.wholeRange(rt, range, range.start)) {
-        this.blockCache.loadRange(obj, { streamId: rt.id, pos: range.pos, bytes: range.bytes }).catch(() => undefined); // a hint only
+        this.loadWithSiblings(obj, rt, range).catch(() => undefined); // a hint only
         continue;
       }
       void this.indexCache

@@ -7,7 +7,7 @@
 import type { ObjectStore } from '../object-store/object-store.js';
 import type { IndexEntry, StoredRecord } from '../object/format.js';
 import type { ObjectIndex } from '../object/reader.js';
-import { readBlockRun, readObjectIndex, readRangeBlocks } from '../object/reader.js';
+import { parseRangeBlocks, readBlockRun, readObjectIndex } from '../object/reader.js';
 import { INDEX_ENTRY_BYTES } from '../object/format.js';
 
 export interface ObjectRef {
@@ -164,32 +164,56 @@ export class BlockCache {
    * layout; returns the layout. Concurrent loads of the same range share the GET.
    */
   loadRange(obj: ObjectRef, range: RangeRef): Promise<IndexEntry[]> {
-    const k = `${obj.id}@${range.pos}`;
-    const known = this.layouts.get(k);
-    if (known !== undefined) return Promise.resolve(known);
-    const pending = this.rangeLoads.get(k);
-    if (pending !== undefined) {
-      this.hits++;
+    return this.loadRanges(obj, [range])[0]!;
+  }
+
+  /**
+   * Like loadRange for several ranges of one object (sorted by position, near each other), with
+   * ONE GET spanning them all: a WAL object read by several catch-up readers at once (the
+   * partitions of one topic) costs one GET, not one per stream. Ranges already cached or loading
+   * are not fetched again. Returns the layouts, aligned with `ranges`.
+   */
+  loadRanges(obj: ObjectRef, ranges: readonly RangeRef[]): Promise<IndexEntry[]>[] {
+    const out: (Promise<IndexEntry[]> | undefined)[] = ranges.map((range) => {
+      const k = `${obj.id}@${range.pos}`;
+      const known = this.layouts.get(k);
+      if (known !== undefined) return Promise.resolve(known);
+      const pending = this.rangeLoads.get(k);
+      if (pending !== undefined) this.hits++;
       return pending;
-    }
-    this.misses++;
-    const p = readRangeBlocks(this.store, obj.key, range.streamId, range.pos, range.bytes).then((blocks) => {
-      const layout: IndexEntry[] = [];
-      for (const b of blocks) {
-        // Views into one response: the blocks of a range are inserted (and so evicted) together.
-        this.lru.set(BlockCache.key(obj.id, b.entry.position), { records: b.records, bytes: b.entry.size });
-        layout.push(b.entry);
-      }
-      this.layouts.set(k, layout);
-      if (this.layouts.size > RANGE_LAYOUTS) this.layouts.delete(this.layouts.keys().next().value!);
-      return layout;
     });
-    this.rangeLoads.set(k, p);
-    void p.then(
-      () => this.rangeLoads.delete(k),
-      () => this.rangeLoads.delete(k),
-    );
-    return p;
+    const missing = ranges.filter((_, i) => out[i] === undefined);
+    if (missing.length === 0) return out as Promise<IndexEntry[]>[];
+    this.misses++;
+    const start = missing[0]!.pos;
+    const last = missing[missing.length - 1]!;
+    const end = last.pos + last.bytes;
+    const body = this.store.get(obj.key, { start, end }).then((b) => {
+      if (b.length !== end - start) throw new Error(`short read of ${obj.key} [${start}, ${end}): got ${b.length} bytes`);
+      return b;
+    });
+    ranges.forEach((range, i) => {
+      if (out[i] !== undefined) return;
+      const k = `${obj.id}@${range.pos}`;
+      const p = body.then((b) => {
+        const layout: IndexEntry[] = [];
+        for (const blk of parseRangeBlocks(b.subarray(range.pos - start, range.pos - start + range.bytes), obj.key, range.streamId, range.pos)) {
+          // Views into one response: the blocks of a range are inserted (and so evicted) together.
+          this.lru.set(BlockCache.key(obj.id, blk.entry.position), { records: blk.records, bytes: blk.entry.size });
+          layout.push(blk.entry);
+        }
+        this.layouts.set(k, layout);
+        if (this.layouts.size > RANGE_LAYOUTS) this.layouts.delete(this.layouts.keys().next().value!);
+        return layout;
+      });
+      this.rangeLoads.set(k, p);
+      void p.then(
+        () => this.rangeLoads.delete(k),
+        () => this.rangeLoads.delete(k),
+      );
+      out[i] = p;
+    });
+    return out as Promise<IndexEntry[]>[];
   }
 
   /** Drops blocks of deleted objects (their ids are never reused, this only frees memory early). */

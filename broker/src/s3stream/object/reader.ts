@@ -93,6 +93,12 @@ export async function readRangeBlocks(
 ): Promise<{ entry: IndexEntry; records: StoredRecord[] }[]> {
   const body = await store.get(key, { start: pos, end: pos + bytes });
   if (body.length !== bytes) throw new Error(`short read of ${key} [${pos}, ${pos + bytes}): got ${body.length} bytes`);
+  return parseRangeBlocks(body, key, streamId, pos);
+}
+
+/** Splits the bytes of one stream range (starting at object position `pos`) into verified, decoded blocks. */
+export function parseRangeBlocks(body: Buffer, key: string, streamId: number, pos: number): { entry: IndexEntry; records: StoredRecord[] }[] {
+  const bytes = body.length;
   const out: { entry: IndexEntry; records: StoredRecord[] }[] = [];
   for (let off = 0; off < body.length; ) {
     if (off + BLOCK_HEADER_BYTES > body.length || body.readUInt32BE(off) !== BLOCK_MAGIC) {
