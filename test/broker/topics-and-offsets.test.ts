@@ -11,6 +11,7 @@ import { DeleteRecords } from '../../broker/src/protocol/messages/21_delete_reco
 import { DeleteTopics } from '../../broker/src/protocol/messages/20_delete_topics.js';
 import { DescribeCluster } from '../../broker/src/protocol/messages/60_describe_cluster.js';
 import { DescribeConfigs } from '../../broker/src/protocol/messages/32_describe_configs.js';
+import { DescribeTopicPartitions } from '../../broker/src/protocol/messages/75_describe_topic_partitions.js';
 import { Fetch } from '../../broker/src/protocol/messages/01_fetch.js';
 import { IncrementalAlterConfigs } from '../../broker/src/protocol/messages/44_incremental_alter_configs.js';
 import { ListOffsets } from '../../broker/src/protocol/messages/02_list_offsets.js';
@@ -193,5 +194,18 @@ describe('topics, offsets and retention (real broker process)', function () {
     expect(text).to.match(/^kafka_partition_high_watermark\{topic="timed",partition="0"\} 6/m);
     expect(text).to.match(/^kafka_server_requests_total\{api="Produce",version="9"\} [1-9]/m);
     expect(text).to.match(/^s3stream_object_store_requests\{type="put"\} [1-9]/m);
+  });
+
+  it('pages DescribeTopicPartitions with a cursor', async () => {
+    const first = await c.request(DescribeTopicPartitions, 0, { topics: [{ name: 'admin-defaults' }, { name: 'missing-topic' }], responsePartitionLimit: 3, cursor: null });
+    expect(first.topics.map((t) => [t.name, t.errorCode, t.partitions.map((p) => p.partitionIndex)])).to.deep.equal([['admin-defaults', 0, [0, 1, 2]]]);
+    expect(first.nextCursor).to.deep.equal({ topicName: 'admin-defaults', partitionIndex: 3 });
+    const rest = await c.request(DescribeTopicPartitions, 0, { topics: [{ name: 'admin-defaults' }, { name: 'missing-topic' }], responsePartitionLimit: 3, cursor: first.nextCursor });
+    expect(rest.topics.map((t) => [t.name, t.errorCode, t.partitions.map((p) => p.partitionIndex)])).to.deep.equal([
+      ['admin-defaults', 0, [3]],
+      ['missing-topic', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []],
+    ]);
+    expect(rest.nextCursor).to.equal(null);
+    expect(rest.topics[0]!.partitions[0]!.eligibleLeaderReplicas).to.deep.equal([]);
   });
 });

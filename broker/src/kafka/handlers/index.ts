@@ -25,6 +25,7 @@ import createPartitions from './37_create_partitions.js';
 import deleteGroups from './42_delete_groups.js';
 import incrementalAlterConfigs from './44_incremental_alter_configs.js';
 import describeCluster from './60_describe_cluster.js';
+import describeTopicPartitions from './75_describe_topic_partitions.js';
 
 export const HANDLERS: readonly Handler[] = [
   produce,
@@ -52,4 +53,5 @@ export const HANDLERS: readonly Handler[] = [
   deleteGroups,
   incrementalAlterConfigs,
   describeCluster,
+  describeTopicPartitions,
 ] as unknown as readonly Handler[];
