@@ -2,6 +2,8 @@
 // cluster's pods (the operator reaches it through its bootstrap/metrics overrides). A TableTopic
 // CR creates a real topic, and the cluster's status shows the broker's real load.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Metadata } from '../../broker/src/protocol/messages/03_metadata.js';
+import { WireClient } from '../helpers/wire-client.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -20,7 +22,7 @@ const { Kafka, logLevel } = kafkajs;
 const NS = 'e2e';
 const BROKER_MAIN = path.join(process.cwd(), 'dist', 'broker', 'src', 'cli', 'main.js');
 
-type Status = { activeController?: number; conditions?: { type: string; status: string; reason: string }[]; brokers?: { pod: string; partitions?: number; bytesInPerSec?: number }[]; partitions?: number };
+type Status = { topicId?: string; activeController?: number; conditions?: { type: string; status: string; reason: string }[]; brokers?: { pod: string; partitions?: number; bytesInPerSec?: number }[]; partitions?: number };
 
 describe('operator end to end with a real broker process', function () {
   this.timeout(180_000);
@@ -111,6 +113,11 @@ describe('operator end to end with a real broker process', function () {
     try {
       const md = await admin.fetchTopicMetadata({ topics: ['orders'] });
       expect(md.topics[0]!.partitions).to.have.length(3);
+      // The topic id in the CR status is the broker's, in Kafka's display form (what kafka-topics prints).
+      const wire = await WireClient.connect(kafkaPort);
+      const meta = await wire.request(Metadata, 12, { topics: [{ name: 'orders' }], allowAutoTopicCreation: false });
+      wire.close();
+      expect((await topicStatus())?.topicId).to.equal(Buffer.from(meta.topics[0]!.topicId, 'hex').toString('base64url'));
 
       await client.mergePatch(RESOURCES.TableTopic, NS, 'orders', { spec: { partitions: 5 } });
       await waitFor('topic grown to 5 partitions in the broker', async () => (await admin.fetchTopicMetadata({ topics: ['orders'] })).topics[0]!.partitions.length === 5, 60_000, 200);

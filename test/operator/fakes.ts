@@ -21,12 +21,12 @@ export class FakeKafka {
       describeTopic: async (name) => {
         check(`describe:${name}`);
         const t = this.topics.get(name);
-        return t ? { partitions: t.partitions, configs: { ...t.configs } } : undefined;
+        return t ? { partitions: t.partitions, configs: { ...t.configs }, ...(t.topicId ? { topicId: t.topicId } : {}) } : undefined;
       },
       createTopic: async (name, partitions, configs) => {
         check(`create:${name}`);
         if (this.topics.has(name)) throw new Error(`topic ${name} already exists`);
-        this.topics.set(name, { partitions, configs: { ...configs } });
+        this.topics.set(name, { partitions, configs: { ...configs }, topicId: Buffer.from(name.padEnd(16, '_').slice(0, 16)).toString('base64url') });
       },
       createPartitions: async (name, total) => {
         check(`partitions:${name}:${total}`);

@@ -111,6 +111,9 @@ export class TopicController {
         await admin.createTopic(topicName, topic.spec.partitions, configs);
         this.deps.events.record(raw, 'Normal', 'TopicCreated', `created topic ${topicName} with ${topic.spec.partitions} partitions`);
         status.partitions = topic.spec.partitions;
+        step = 'describeTopic';
+        const created = await admin.describeTopic(topicName);
+        if (created?.topicId) status.topicId = created.topicId;
       } else {
         if (current.partitions > topic.spec.partitions) {
           return fail('PartitionsDecreased', `topic ${topicName} has ${current.partitions} partitions but spec.partitions is ${topic.spec.partitions}: partitions cannot be decreased; set spec.partitions to at least ${current.partitions}`, false);
@@ -126,6 +129,7 @@ export class TopicController {
           this.deps.events.record(raw, 'Normal', 'ConfigUpdated', `topic ${topicName}: configs updated`);
         }
         status.partitions = topic.spec.partitions;
+        if (current.topicId) status.topicId = current.topicId;
       }
     } catch (err) {
       await this.deps.admins.drop(bootstrap);

@@ -1,11 +1,15 @@
-// The operator's only Kafka dependency: topic management through the public admin API.
+// The operator's Kafka dependency: topic management through the public admin API (kafkajs, plus
+// the project's own codec for the topic ids kafkajs cannot fetch).
 import kafkajs, { type Admin } from 'kafkajs';
+import { fetchTopicIds } from './topic-ids.js';
 
 // kafkajs is CommonJS: its named exports are reachable through the default import only.
 const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
 
 export interface TopicDescription {
   partitions: number;
+  /** Kafka's topic id in display form (22-character URL-safe base64); undefined if the broker has none. */
+  topicId?: string;
   /** Dynamic (topic-level) configs only; defaults inherited from the broker are left out. */
   configs: Record<string, string>;
 }
@@ -89,7 +93,8 @@ export class KafkaJsTopicAdmin implements TopicAdmin {
         if (dynamic && e.configValue !== null && !e.isSensitive) configs[e.configName] = e.configValue;
       }
     }
-    return { partitions: t.partitions.length, configs };
+    const topicId = (await fetchTopicIds(this.brokers, [name])).get(name);
+    return { partitions: t.partitions.length, configs, ...(topicId ? { topicId } : {}) };
   }
 
   async createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<void> {
