@@ -61,8 +61,10 @@ export default defineHandler(Fetch, { min: 4, max: 16 }, async (req, ctx, broker
 
   let result = await readAll(topics, req.maxBytes);
   const maxWait = Math.min(Math.max(req.maxWaitMs, 0), MAX_WAIT_CAP_MS);
-  if (result.bytes < Math.max(req.minBytes, 1) && maxWait > 0 && result.errors === 0) {
-    await waitForAny(topics.flatMap((t) => t.targets), maxWait, broker);
+  // Like Kafka's fetch purgatory: answer once minBytes are available or maxWait has passed.
+  const deadline = Date.now() + maxWait;
+  while (req.minBytes > 0 && result.bytes < req.minBytes && result.errors === 0 && Date.now() < deadline) {
+    await waitForAny(topics.flatMap((t) => t.targets), deadline - Date.now(), broker);
     result = await readAll(topics, req.maxBytes);
   }
   for (const t of topics) {
@@ -143,7 +145,8 @@ async function waitForAny(targets: Target[], timeoutMs: number, broker: BrokerCo
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
   try {
-    const waits = targets.filter((t) => t.log).map((t) => t.log!.stream.waitForData(t.fetchOffset, ac.signal));
+    // Wait for data beyond what is already there, so a partial answer does not spin.
+    const waits = targets.filter((t) => t.log).map((t) => t.log!.stream.waitForData(Math.max(t.fetchOffset, t.log!.highWatermark()), ac.signal));
     if (waits.length === 0) {
       await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
     } else {
