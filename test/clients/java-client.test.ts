@@ -1,12 +1,12 @@
 // The Apache Kafka Java client (org.apache.kafka:kafka-clients 4.x, driven by test/java ClientCheck)
 // against the broker started as `npm start` starts it (issue 2, acceptance items 1 and 4).
 import { expect } from 'chai';
-import { assertBrokerAlive, freePorts, startBroker } from '../helpers/broker.js';
+import { assertBrokerAlive, startBroker } from '../helpers/broker.js';
 import type { Broker } from '../helpers/broker.js';
 import { ProgramDriver } from '../helpers/clients/program.js';
 import { ALL_CODECS, groupScenario, uniqueName } from '../helpers/group-scenario.js';
 import { endOffsets } from '../helpers/kafka-admin.js';
-import { FaultyProxy } from '../helpers/kafka-proxy.js';
+import { ProxiedBroker } from '../helpers/kafka-proxy.js';
 import { requireClientCheck } from '../helpers/tools.js';
 import { checkDelivery } from '../helpers/verify.js';
 
@@ -45,43 +45,28 @@ describe('Apache Kafka Java client (kafka-clients 4.x)', function () {
   });
 
   describe('enable.idempotence=true with injected retries', () => {
-    let broker: Broker | undefined;
-    let proxy: FaultyProxy | undefined;
-    let dropEvery = 0;
+    let proxied: ProxiedBroker | undefined;
     before(async () => {
-      const [proxyPort] = await freePorts(1);
-      broker = await startBroker({ advertisePort: proxyPort });
-      proxy = await FaultyProxy.start({
-        targetPort: broker.port,
-        listenPort: proxyPort!,
-        dropProduceResponse: (n) => dropEvery > 0 && n % dropEvery === 0,
-      });
+      proxied = await ProxiedBroker.start();
     });
     after(async () => {
-      await proxy?.close();
-      await broker?.stop();
+      await proxied?.close();
     });
 
     it('appends every record exactly once although produce responses were lost', async () => {
-      const java = await javaDriver(broker!.bootstrap);
+      const java = await javaDriver(proxied!.broker.bootstrap);
       const topic = uniqueName('java-idem');
       await java.createTopic(topic, 3);
-      const drops0 = proxy!.droppedResponses;
-      dropEvery = 4;
-      let produced;
-      try {
-        produced = await java.produce(topic, 20_000, 'i', 'zstd', { idempotent: true });
-      } finally {
-        dropEvery = 0;
-      }
-      expect(proxy!.droppedResponses - drops0, 'produce responses the proxy dropped').to.be.greaterThan(0);
+      const drops0 = proxied!.proxy.droppedResponses;
+      const produced = await proxied!.withDrops(4, () => java.produce(topic, 20_000, 'i', 'zstd', { idempotent: true }));
+      expect(proxied!.proxy.droppedResponses - drops0, 'produce responses the proxy dropped').to.be.greaterThan(0);
       expect(produced.length).to.equal(20_000);
-      const end = await endOffsets(broker!.bootstrap, topic);
+      const end = await endOffsets(proxied!.broker.bootstrap, topic);
       expect([...end.values()].reduce((a, b) => a + b, 0), 'records in the log (duplicates would add more)').to.equal(20_000);
       const run = await java.consumeGroup(topic, `${topic}-reader`, 1, 20_000);
       const consumed = await run.finished;
       expect(checkDelivery({ produced, consumed, partitions: 3, requireEveryPartition: true })).to.deep.equal([]);
-      assertBrokerAlive(broker!);
+      assertBrokerAlive(proxied!.broker);
     });
   });
 });

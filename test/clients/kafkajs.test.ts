@@ -1,11 +1,11 @@
 // kafkajs against the broker started as `npm start` starts it (issue 2, acceptance items 1 and 4).
 import { expect } from 'chai';
-import { assertBrokerAlive, freePorts, startBroker } from '../helpers/broker.js';
+import { assertBrokerAlive, startBroker } from '../helpers/broker.js';
 import type { Broker } from '../helpers/broker.js';
 import { KAFKAJS_CODECS, KafkajsDriver, kafkajsProduce } from '../helpers/clients/kafkajs.js';
 import { groupScenario, uniqueName } from '../helpers/group-scenario.js';
 import { createTopic, endOffsets, kafkaFor } from '../helpers/kafka-admin.js';
-import { FaultyProxy } from '../helpers/kafka-proxy.js';
+import { ProxiedBroker } from '../helpers/kafka-proxy.js';
 import { checkDelivery } from '../helpers/verify.js';
 import type { ProducedRecord } from '../helpers/verify.js';
 
@@ -29,44 +29,27 @@ describe('kafkajs client', function () {
   });
 
   describe('idempotent producer with injected retries', () => {
-    let broker: Broker | undefined;
-    let proxy: FaultyProxy | undefined;
-    let dropEvery = 0;
+    let proxied: ProxiedBroker | undefined;
     before(async () => {
-      const [proxyPort] = await freePorts(1);
-      // Clients learn the proxy's address from Metadata, so every connection goes through it.
-      broker = await startBroker({ advertisePort: proxyPort });
-      proxy = await FaultyProxy.start({
-        targetPort: broker.port,
-        listenPort: proxyPort!,
-        dropProduceResponse: (n) => dropEvery > 0 && n % dropEvery === 0,
-      });
+      proxied = await ProxiedBroker.start();
     });
     after(async () => {
-      await proxy?.close();
-      await broker?.stop();
+      await proxied?.close();
     });
 
     async function produceThroughFaults(idempotent: boolean): Promise<{ topic: string; produced: ProducedRecord[]; drops: number; requests: number }> {
       const topic = uniqueName('kafkajs-idem', idempotent ? 'on' : 'off');
-      await createTopic(broker!.bootstrap, topic, 3);
-      const drops0 = proxy!.droppedResponses;
-      const req0 = proxy!.produceRequests;
-      dropEvery = 3;
-      let produced: ProducedRecord[];
-      try {
-        produced = await kafkajsProduce(kafkaFor(broker!.bootstrap, 'kafkajs-idempotent'), topic, 3000, 'i', 'gzip', {
-          idempotent,
-          chunk: 100,
-        });
-      } finally {
-        dropEvery = 0;
-      }
-      return { topic, produced, drops: proxy!.droppedResponses - drops0, requests: proxy!.produceRequests - req0 };
+      await createTopic(proxied!.broker.bootstrap, topic, 3);
+      const drops0 = proxied!.proxy.droppedResponses;
+      const req0 = proxied!.proxy.produceRequests;
+      const produced = await proxied!.withDrops(3, () =>
+        kafkajsProduce(kafkaFor(proxied!.broker.bootstrap, 'kafkajs-idempotent'), topic, 3000, 'i', 'gzip', { idempotent, chunk: 100 }),
+      );
+      return { topic, produced, drops: proxied!.proxy.droppedResponses - drops0, requests: proxied!.proxy.produceRequests - req0 };
     }
 
     async function readAll(topic: string, expected: number) {
-      const run = await new KafkajsDriver(broker!.bootstrap).consumeGroup(topic, `${topic}-reader`, 1, expected);
+      const run = await new KafkajsDriver(proxied!.broker.bootstrap).consumeGroup(topic, `${topic}-reader`, 1, expected);
       return run.finished;
     }
 
@@ -75,20 +58,20 @@ describe('kafkajs client', function () {
       expect(drops, 'produce responses the proxy dropped').to.be.greaterThan(0);
       expect(requests, 'Produce requests seen (30 sends + retries)').to.be.greaterThan(30);
       expect(produced.length).to.equal(3000);
-      const end = await endOffsets(broker!.bootstrap, topic);
+      const end = await endOffsets(proxied!.broker.bootstrap, topic);
       expect([...end.values()].reduce((a, b) => a + b, 0), 'records in the log (duplicates would add more)').to.equal(3000);
       const consumed = await readAll(topic, 3000);
       expect(checkDelivery({ produced, consumed, partitions: 3, requireEveryPartition: true })).to.deep.equal([]);
-      assertBrokerAlive(broker!);
+      assertBrokerAlive(proxied!.broker);
     });
 
     it('control: the same faults without idempotence do duplicate records (the injection works)', async () => {
       const { topic, drops } = await produceThroughFaults(false);
       expect(drops).to.be.greaterThan(0);
-      const end = await endOffsets(broker!.bootstrap, topic);
+      const end = await endOffsets(proxied!.broker.bootstrap, topic);
       const stored = [...end.values()].reduce((a, b) => a + b, 0);
       expect(stored, 'a non-idempotent retry of an appended batch appends it again').to.be.greaterThan(3000);
-      assertBrokerAlive(broker!);
+      assertBrokerAlive(proxied!.broker);
     });
   });
 });

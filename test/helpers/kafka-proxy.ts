@@ -3,6 +3,7 @@
 // drops both connections instead of passing the answer on. The client never sees the ack and
 // retries the same batch: an idempotent producer must not end up with duplicates.
 import net from 'node:net';
+import { freePorts, startBroker, type Broker } from './broker.js';
 
 export interface FaultyProxyOptions {
   targetPort: number;
@@ -95,5 +96,47 @@ export class FaultyProxy {
         resBuf = resBuf.subarray(4 + size);
       }
     });
+  }
+}
+
+/**
+ * A broker that advertises a FaultyProxy's port, so clients learn the proxy's address from
+ * Metadata and every connection goes through it; `withDrops` turns response dropping on for the
+ * duration of one action.
+ */
+export class ProxiedBroker {
+  private dropEvery = 0;
+
+  private constructor(
+    readonly broker: Broker,
+    readonly proxy: FaultyProxy,
+  ) {}
+
+  static async start(): Promise<ProxiedBroker> {
+    const [proxyPort] = await freePorts(1);
+    const broker = await startBroker({ advertisePort: proxyPort });
+    let self: ProxiedBroker | undefined;
+    const proxy = await FaultyProxy.start({
+      targetPort: broker.port,
+      listenPort: proxyPort!,
+      dropProduceResponse: (n) => (self?.dropEvery ?? 0) > 0 && n % self!.dropEvery === 0,
+    });
+    self = new ProxiedBroker(broker, proxy);
+    return self;
+  }
+
+  /** Runs `action` while every `every`-th Produce response is dropped. */
+  async withDrops<T>(every: number, action: () => Promise<T>): Promise<T> {
+    this.dropEvery = every;
+    try {
+      return await action();
+    } finally {
+      this.dropEvery = 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.proxy.close();
+    await this.broker.stop();
   }
 }
