@@ -33,6 +33,9 @@ standalone flags (each also as env AUTOMQ_<FLAG_IN_CAPS>):
   --block-cache-bytes N       BlockCache size (default 134217728)
 `;
 
+/** Upper bound of an orderly stop after SIGTERM/SIGINT (Kubernetes' grace period should exceed it). */
+const SHUTDOWN_TIMEOUT_MS = 60_000;
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -51,6 +54,13 @@ async function main(argv: string[]): Promise<void> {
         process.exit(1);
       }
       log.info('signal received, shutting down', { signal: sig });
+      // A stop that cannot finish (e.g. the object store never accepts the last WAL upload) must
+      // not hang the process forever: data not yet acknowledged is the producers' to retry.
+      const deadline = setTimeout(() => {
+        log.error('shutdown did not finish in time: exiting without flushing; unacknowledged data may be lost', { timeoutMs: SHUTDOWN_TIMEOUT_MS });
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS);
+      deadline.unref();
       broker.stop().then(
         () => process.exit(0),
         (err: unknown) => {
