@@ -18,6 +18,8 @@ describe('automq CLI', function () {
     ['a bad object store URL', ['standalone', '--object-store', 'http://x'], /invalid --object-store/],
     ['a bad log level', ['standalone', '--log-level', 'loud'], /invalid --log-level/],
     ['an unknown command', ['frobnicate'], /unknown command "frobnicate"/],
+    ['a wildcard listener without --advertise', ['standalone', '--listen', '0.0.0.0:9092'], /binds every interface: set --advertise/],
+    ['a wildcard --advertise', ['standalone', '--listen', '0.0.0.0:9092', '--advertise', '0.0.0.0:9092'], /invalid --advertise/],
   ];
   for (const [what, args, message] of bad) {
     it(`rejects ${what} with one line and exit status 2`, async () => {

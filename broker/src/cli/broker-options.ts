@@ -70,6 +70,13 @@ export function parseBrokerOptions(argv: readonly string[], env: NodeJS.ProcessE
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new UsageError(describeZodError(parsed.error));
   const o = parsed.data;
+  const wildcard = ['0.0.0.0', '::', ''].includes(o.listen.host);
+  if (wildcard && !o.advertise) {
+    throw new UsageError(`--listen ${o.listen.host}:${o.listen.port} binds every interface: set --advertise HOST:PORT to the address clients should connect to`);
+  }
+  if (o.advertise && ['0.0.0.0', '::'].includes(o.advertise.host)) {
+    throw new UsageError(`invalid --advertise (or AUTOMQ_ADVERTISE): ${o.advertise.host} is not an address clients can connect to`);
+  }
   const dataDir = resolve(o['data-dir']);
   return {
     dataDir,
