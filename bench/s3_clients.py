@@ -22,6 +22,8 @@ ap.add_argument("--bytes", type=int, default=1 << 30)
 ap.add_argument("--size", type=int, default=1024)
 ap.add_argument("--rate", type=float, default=0, help="records/s; 0 = as fast as possible")
 ap.add_argument("--seconds", type=float, default=0, help="with --rate: stop after this long")
+ap.add_argument("--create-topic", action="store_true",
+                help="create the topic (1 partition) before sending, so the timed run measures produce, not topic auto-creation")
 args = ap.parse_args()
 
 
@@ -32,7 +34,25 @@ def pct(xs, q):
     return round(xs[min(len(xs) - 1, int(q * len(xs)))] * 1000, 1)
 
 
+def create_topic():
+    from confluent_kafka.admin import AdminClient, NewTopic
+    a = AdminClient({"bootstrap.servers": args.bootstrap})
+    for f in a.create_topics([NewTopic(args.topic, 1, 1)]).values():
+        f.result()
+    # Wait until the producer side sees a leader for it.
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline:
+        md = a.list_topics(args.topic, timeout=5)
+        t = md.topics.get(args.topic)
+        if t is not None and t.error is None and all(p.leader >= 0 for p in t.partitions.values()):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"topic {args.topic} has no leader after 30 s")
+
+
 def produce():
+    if args.create_topic:
+        create_topic()
     p = Producer({
         "bootstrap.servers": args.bootstrap,
         "linger.ms": 5,
@@ -45,11 +65,14 @@ def produce():
     total = args.bytes // args.size
     lat, errors = [], [0]
 
+    sent_at = []  # send time (s since start) of each latency sample, for the per-second view
+
     def on_sampled(err, _m, t0):
         if err is not None:
             errors[0] += 1
         else:
             lat.append(time.perf_counter() - t0)
+            sent_at.append(t0 - start)
 
     def on_any(err, _m):
         if err is not None:
@@ -83,10 +106,17 @@ def produce():
         p.poll(0)
     left = p.flush(120)
     secs = time.perf_counter() - start
-    print(json.dumps({
+    out = {
         "records": sent - left - errors[0], "errors": errors[0] + left, "seconds": round(secs, 2),
         "mb_per_s": round(sent * args.size / secs / 1e6, 1), "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99),
-    }))
+    }
+    if args.rate > 0:
+        # Where in the run the tail is (startup, a stall, steady state): p99 by second of sending.
+        by_sec = {}
+        for t, l in zip(sent_at, lat):
+            by_sec.setdefault(int(t), []).append(l)
+        out["p99_ms_by_second"] = [pct(by_sec[k], 0.99) for k in sorted(by_sec)]
+    print(json.dumps(out))
 
 
 def consume():

@@ -96,6 +96,8 @@ export class FakeStreamClient implements StreamClient {
       streamObjects: 0,
       walObjectsLive: 0,
       metadataRecords: 0,
+      walFlushLatencyP99Ms: 0,
+      walFlushLatencyMaxMs: 0,
     };
   }
 

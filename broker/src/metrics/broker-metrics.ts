@@ -61,6 +61,8 @@ export class BrokerMetrics {
     storageGauge('s3stream_bytes_downloaded', 'Bytes read from the object store since start.', (s) => s.bytesDownloaded);
     storageGauge('s3stream_wal_objects_written', 'WAL objects written since start.', (s) => s.walObjectsWritten);
     storageGauge('s3stream_wal_unflushed_bytes', 'Bytes appended but not yet durable.', (s) => s.walUnflushedBytes);
+    storageGauge('s3stream_wal_flush_latency_p99_ms', 'WAL flush latency (first append to ack), p99 over the last 256 flushes.', (s) => s.walFlushLatencyP99Ms);
+    storageGauge('s3stream_wal_flush_latency_max_ms', 'WAL flush latency (first append to ack), max over the last 256 flushes.', (s) => s.walFlushLatencyMaxMs);
     storageGauge('s3stream_log_cache_bytes', 'Bytes held by the LogCache.', (s) => s.logCacheBytes);
     storageGauge('s3stream_block_cache_bytes', 'Bytes held by the BlockCache.', (s) => s.blockCacheBytes);
     storageGauge('s3stream_block_cache_hits', 'BlockCache hits since start.', (s) => s.blockCacheHits);

@@ -176,6 +176,12 @@ export interface StorageStats {
   readonly walObjectsLive: number;
   /** Metadata records written by this client (batched: several records share one log object PUT). */
   readonly metadataRecords: number;
+  /**
+   * WAL latency over the last 256 flushes: from a flush's first append to its ack (what the
+   * earliest append of a flush waited; appends wait at most this), p99 and max, in ms.
+   */
+  readonly walFlushLatencyP99Ms: number;
+  readonly walFlushLatencyMaxMs: number;
 }
 
 export class StreamFencedError extends Error {

@@ -50,8 +50,11 @@ const MiB = 1024 * 1024;
 const WAL_SEQ_GAP = 1000;
 /** Readahead grows up to this on sustained sequential reads (bounded by a quarter of the BlockCache too). */
 const MAX_READAHEAD_BYTES = 32 * MiB;
-/** A range this small is fetched whole when a reader enters it at its start (a WAL object holds at most walFlushBytes). */
-const DIRECT_RANGE_BYTES = 8 * MiB;
+/**
+ * A range this small is fetched whole when a reader enters it at its start: a WAL object holds
+ * walFlushBytes (8 MiB) plus the append that crossed the threshold, a compacted object ~16 MiB.
+ */
+const DIRECT_RANGE_BYTES = 16 * MiB;
 /** ...and this small even when the read starts inside it (one GET instead of index + blocks). */
 const MID_RANGE_WHOLE_BYTES = MiB;
 /** Other streams' ranges join a WAL object GET if their reader reaches them within this many ranges... */
@@ -733,6 +736,16 @@ class S3StreamClient implements StreamClient {
       streamObjects,
       walObjectsLive,
       metadataRecords: this.metadata.stats().recordsWritten,
+      ...this.walLatency(),
+    };
+  }
+
+  private walLatency(): { walFlushLatencyP99Ms: number; walFlushLatencyMaxMs: number } {
+    const last = this.wal.timings.slice(-256).map((t) => t.acked).sort((a, b) => a - b);
+    if (last.length === 0) return { walFlushLatencyP99Ms: 0, walFlushLatencyMaxMs: 0 };
+    return {
+      walFlushLatencyP99Ms: Math.round(last[Math.min(last.length - 1, Math.floor(last.length * 0.99))]!),
+      walFlushLatencyMaxMs: Math.round(last[last.length - 1]!),
     };
   }
 
