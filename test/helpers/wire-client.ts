@@ -9,9 +9,13 @@ import { Reader } from '../../broker/src/protocol/primitives/reader.js';
 import { Writer } from '../../broker/src/protocol/primitives/writer.js';
 import type { Api, Fields, In, Out } from '../../broker/src/protocol/schema.js';
 
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
+}
+
 export class WireClient {
   private buffered = Buffer.alloc(0);
-  private waiters: ((frame: Buffer) => void)[] = [];
+  private waiters: { resolve: (frame: Buffer) => void; reject: (err: Error) => void }[] = [];
   private closedWaiters: (() => void)[] = [];
   private correlationId = 1;
   closed = false;
@@ -23,11 +27,12 @@ export class WireClient {
         const size = this.buffered.readInt32BE(0);
         const frame = this.buffered.subarray(4, 4 + size);
         this.buffered = this.buffered.subarray(4 + size);
-        this.waiters.shift()?.(frame);
+        this.waiters.shift()?.resolve(frame);
       }
     });
     socket.on('close', () => {
       this.closed = true;
+      for (const w of this.waiters.splice(0)) w.reject(new ConnectionClosedError('the broker closed the connection before answering'));
       for (const w of this.closedWaiters.splice(0)) w();
     });
     socket.on('error', () => undefined);
@@ -40,13 +45,20 @@ export class WireClient {
     });
   }
 
-  /** Next response frame (without size prefix), or rejects after timeoutMs. */
+  /** Next response frame (without size prefix); rejects after timeoutMs or when the connection closes. */
   nextFrame(timeoutMs = 10_000): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new ConnectionClosedError('the connection is closed'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push((f) => {
-        clearTimeout(timer);
-        resolve(f);
+      this.waiters.push({
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
       });
     });
   }

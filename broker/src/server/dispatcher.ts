@@ -84,7 +84,14 @@ export class Dispatcher {
     }
     this.metrics?.observeRequest(handler.api.name, apiVersion, Number(process.hrtime.bigint() - started) / 1e9);
     if (response === NO_RESPONSE) return null;
-    return encodeFrame(handler.api.response, apiVersion, correlationId, response as In<Fields>);
+    try {
+      return encodeFrame(handler.api.response, apiVersion, correlationId, response as In<Fields>);
+    } catch (err) {
+      // A handler built a response its version cannot carry: a broker bug. The connection is
+      // closed (the client retries elsewhere); the log says exactly what to fix.
+      this.log.error('response encode failed', { api: handler.api.name, version: apiVersion, error: (err as Error).message });
+      throw err;
+    }
   }
 
   private unsupported(apiKey: number, apiVersion: number, correlationId: number, connectionId: number): Buffer {

@@ -22,9 +22,10 @@ export default defineHandler(Metadata, { min: 0, max: 12 }, async (req, ctx, bro
     for (const t of broker.topicAdmin.registry.list()) topics.push(describe(t, broker));
   } else {
     for (const wanted of req.topics ?? []) {
-      if (wanted.name === null || wanted.name === '') {
+      // By id (v10+): the name is null (v12+) or empty with a non-zero id.
+      if (wanted.name === null || (wanted.name === '' && wanted.topicId !== ZERO_UUID)) {
         const t = wanted.topicId !== ZERO_UUID ? broker.topicAdmin.registry.getById(wanted.topicId) : undefined;
-        topics.push(t ? describe(t, broker) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: wanted.topicId, partitions: [] });
+        topics.push(t ? describe(t, broker) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: v >= 12 ? null : '', topicId: wanted.topicId, partitions: [] });
         continue;
       }
       const name = wanted.name;
