@@ -161,6 +161,7 @@ export async function startBroker(
         await snapshotProducers(logs.all(), log);
         await logs.closeAll();
         await streams.close();
+        await store?.close();
         await metrics.close();
         log.info('broker stopped');
       })();
