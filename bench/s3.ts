@@ -13,7 +13,8 @@
  *   5. storage latency: S3Stream alone, 2 streams at --rate5-mbps (default 20) in 100 KiB appends
  *      for 20 s: append -> durable p50/p99 and where the WAL spent the time (seal, upload slot,
  *      PUT, ack), on an empty store and again while compaction splits a 1 GiB backlog.
- *   6. single-stream catch-up: 1 GiB appended to ONE stream, read back by a fresh client.
+ *   6. storage catch-up: 1 GiB appended to 1 (and 4) streams at once, read back by a fresh client
+ *      (empty caches) stream by stream and in lockstep: MB/s, GETs per GiB.
  *
  *   npm run build && node dist/bench/s3.js [--gib 1] [--idle-seconds 60] [--long-seconds 300] [--skip 1,2,3,4,5,6]
  */
@@ -316,36 +317,54 @@ try {
   }
 
   if (!skip.has('6')) {
-    const store = newStore('single');
-    const w = await openStreamClient({ store, nodeId: 1, compactionIntervalMs: 0 });
-    const s0 = await w.createStream();
-    await fill([s0], gib * GiB);
-    await w.close();
-    const sc = await openStreamClient({ store, nodeId: 2, compactionIntervalMs: 0 }, { sweepOrphans: false });
-    const s = await sc.openStream(s0.id);
-    const g0 = sc.stats();
-    const t0 = Date.now();
-    let got = 0;
-    for (let pos = s.startOffset(); pos < s.confirmOffset(); ) {
-      const batches = await s.fetch(pos, s.confirmOffset(), 4 * MiB);
-      for (const bt of batches) got += bt.payload.length;
-      pos = batches[batches.length - 1]!.baseOffset + batches[batches.length - 1]!.count;
+    // 1 GiB written to N streams at once (a topic with N partitions: every WAL object holds all of
+    // them side by side), read back by a fresh client (empty caches) one stream after the other,
+    // and, for N > 1, in lockstep (one 4 MiB fetch per stream in turn, as a consumer does).
+    for (const n of (arg('streams6', '1,4')).split(',').map(Number)) {
+      const store = newStore(`catchup-${n}`);
+      const w = await openStreamClient({ store, nodeId: 1, compactionIntervalMs: 0 });
+      const created = await Promise.all(Array.from({ length: n }, () => w.createStream()));
+      await fill(created, gib * GiB);
+      await w.close();
+      for (const mode of n === 1 ? ['one-by-one'] : ['one-by-one', 'lockstep']) {
+        const sc = await openStreamClient({ store, nodeId: 2, compactionIntervalMs: 0 }, { sweepOrphans: false });
+        const streams = await Promise.all(created.map((c) => sc.openStream(c.id)));
+        const g0 = sc.stats();
+        const t0 = Date.now();
+        let got = 0;
+        const pos = streams.map((s) => s.startOffset());
+        const step = async (k: number): Promise<void> => {
+          const s = streams[k]!;
+          const batches = await s.fetch(pos[k]!, s.confirmOffset(), 4 * MiB);
+          for (const bt of batches) got += bt.payload.length;
+          pos[k] = batches[batches.length - 1]!.baseOffset + batches[batches.length - 1]!.count;
+        };
+        if (mode === 'one-by-one') {
+          for (let k = 0; k < n; k++) while (pos[k]! < streams[k]!.confirmOffset()) await step(k);
+        } else {
+          while (streams.some((s, k) => pos[k]! < s.confirmOffset())) {
+            for (let k = 0; k < n; k++) if (pos[k]! < streams[k]!.confirmOffset()) await step(k);
+          }
+        }
+        const secs = (Date.now() - t0) / 1000;
+        const g1 = sc.stats();
+        const r = {
+          streams: n,
+          mode,
+          bytes: got,
+          seconds: secs,
+          mb_per_s: +(got / secs / 1e6).toFixed(1),
+          wal_objects: g1.walObjectsLive,
+          gets: g1.objectStoreRequests.get - g0.objectStoreRequests.get,
+          gets_per_gib: Math.round((g1.objectStoreRequests.get - g0.objectStoreRequests.get) / (got / GiB)),
+          read_amplification: +((g1.bytesDownloaded - g0.bytesDownloaded) / got).toFixed(2),
+        };
+        results[`catchup_${n}_streams_${mode}`] = r;
+        console.log('6. catch-up (storage)', JSON.stringify(r));
+        await sc.close();
+      }
+      await store.close();
     }
-    const secs = (Date.now() - t0) / 1000;
-    const g1 = sc.stats();
-    const r = {
-      bytes: got,
-      seconds: secs,
-      mb_per_s: +(got / secs / 1e6).toFixed(1),
-      wal_objects: g1.walObjectsLive,
-      gets: g1.objectStoreRequests.get - g0.objectStoreRequests.get,
-      gets_per_gib: Math.round((g1.objectStoreRequests.get - g0.objectStoreRequests.get) / (got / GiB)),
-      read_amplification: +((g1.bytesDownloaded - g0.bytesDownloaded) / got).toFixed(2),
-    };
-    results['catchup_single_stream'] = r;
-    console.log('6. catch-up, one stream (storage)', JSON.stringify(r));
-    await sc.close();
-    await store.close();
   }
 
   if (!skip.has('4')) {
