@@ -128,6 +128,25 @@ describe('s3stream metadata log', () => {
     expect((await store.list(META_LOG_PREFIX)).length).to.equal(3);
   });
 
+  it('snapshots after N log objects too, when records travel alone (compaction commits)', async () => {
+    const store = new MemoryObjectStore();
+    const log = await MetadataLog.load(opts(store, { snapshotEvery: 1000, snapshotEveryObjects: 4 }));
+    await log.append([{ t: 'createStream', id: 0 }]);
+    for (let i = 0; i < 3; i++) {
+      await log.append([walObject(i, 0, i, i + 1)]);
+      await log.idle();
+    }
+    expect(await store.list(META_SNAPSHOT_PREFIX)).to.have.length(1); // after 4 objects, 4 records
+    for (let i = 3; i < 11; i++) {
+      await log.append([walObject(i, 0, i, i + 1)]);
+      await log.idle();
+    }
+    expect((await store.list(META_SNAPSHOT_PREFIX)).map((o) => o.key)).to.deep.equal([snapshotKey(8), snapshotKey(12)]);
+    expect((await store.list(META_LOG_PREFIX)).length).to.be.at.most(4 + 1);
+    const fresh = await MetadataLog.load(opts(store));
+    expect(toSnapshot(fresh.durable)).to.deep.equal(toSnapshot(log.durable));
+  });
+
   it('snapshots every N records, loads from the snapshot, and cleans old objects but keeps open records', async () => {
     const store = new MemoryObjectStore();
     const log = await MetadataLog.load(opts(store, { snapshotEvery: 5 }));

@@ -87,6 +87,8 @@ export interface MetadataLogOptions {
   now: () => number;
   snapshotEvery: number;
   commitDelayMs: number;
+  /** Snapshot also after this many log objects (default snapshotEvery / 4). */
+  snapshotEveryObjects?: number;
   /** Lazy records waiting at most this many before they are written (default: no limit). */
   lazyMaxRecords?: number;
   log?: Log | undefined;
@@ -104,6 +106,7 @@ export class MetadataLog {
   private lastSeq: number;
   private snapshotSeq: number;
   private recordsSinceSnapshot = 0;
+  private objectsSinceSnapshot = 0;
   private pending: Batch | undefined;
   private writing: Promise<void> | undefined;
   private lazyTimer: unknown;
@@ -184,6 +187,7 @@ export class MetadataLog {
     }
     const log = new MetadataLog(opts, durable, spec, lastSeq, base.seq);
     log.recordsSinceSnapshot = logs.length;
+    log.objectsSinceSnapshot = logs.length;
     return log;
   }
 
@@ -282,9 +286,14 @@ export class MetadataLog {
     this.recordsWritten += batch.records.length;
     for (const r of batch.records) applyRecord(this.durable, r, ts, seq);
     this.recordsSinceSnapshot += batch.records.length;
+    this.objectsSinceSnapshot++;
     batch.done.resolve(seq);
-    if (this.recordsSinceSnapshot >= this.opts.snapshotEvery && this.snapshotting === undefined) {
+    // Also by log objects: urgent records (compaction commits, one per plan) often travel alone,
+    // and the objects, not the records, are what a load reads and the bucket keeps.
+    const objectLimit = this.opts.snapshotEveryObjects ?? Math.max(1, Math.floor(this.opts.snapshotEvery / 4));
+    if ((this.recordsSinceSnapshot >= this.opts.snapshotEvery || this.objectsSinceSnapshot >= objectLimit) && this.snapshotting === undefined) {
       this.recordsSinceSnapshot = 0;
+      this.objectsSinceSnapshot = 0;
       // Serialize now: the durable state moves on while the PUT runs.
       const snap = encode(KIND_SNAPSHOT, { seq, writer: this.writerId, ts, state: toSnapshot(this.durable) });
       this.snapshotting = this.writeSnapshot(seq, snap).finally(() => {
