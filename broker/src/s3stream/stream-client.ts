@@ -615,7 +615,7 @@ class S3StreamClient implements StreamClient {
     if (range.pos !== undefined) {
       const ref = { streamId: rt.id, pos: range.pos, bytes: range.bytes };
       let layout = this.blockCache.rangeLayout(obj, ref);
-      if (layout === undefined && this.wholeRange(rt, range, lower)) layout = await this.loadWithSiblings(obj, rt, range);
+      if (layout === undefined && this.wholeRange(rt, range, lower)) layout = await this.loadWithSiblings(obj, rt, range).layout;
       if (layout !== undefined) return entriesFor(layout, rt.id, lower, range.end);
     }
     const index = await this.indexCache.get(obj);
@@ -628,7 +628,7 @@ class S3StreamClient implements StreamClient {
    * yet passed them and will reach them within a few ranges (the partitions of a topic consumed in
    * lockstep). One GET then serves them all instead of one per stream.
    */
-  private loadWithSiblings(obj: ObjectRef, rt: StreamRuntime, range: RangeMeta): Promise<IndexEntry[]> {
+  private loadWithSiblings(obj: ObjectRef, rt: StreamRuntime, range: RangeMeta): { layout: Promise<IndexEntry[]>; spanBytes: number } {
     const own = { streamId: rt.id, pos: range.pos!, bytes: range.bytes };
     const meta = this.metadata.spec.objects.get(obj.id);
     const group = [own];
@@ -643,7 +643,7 @@ class S3StreamClient implements StreamClient {
         if (r?.pos !== undefined && r.bytes <= DIRECT_RANGE_BYTES) group.push({ streamId: sid, pos: r.pos, bytes: r.bytes });
       }
     }
-    if (group.length === 1) return this.blockCache.loadRange(obj, own);
+    if (group.length === 1) return { layout: this.blockCache.loadRange(obj, own), spanBytes: own.bytes };
     group.sort((a, b) => a.pos - b.pos);
     // The run of ranges around ours with small gaps, within a bounded span.
     const end = (r: { pos: number; bytes: number }): number => r.pos + r.bytes;
@@ -664,7 +664,10 @@ class S3StreamClient implements StreamClient {
       }
     }
     const run = group.slice(lo, hi + 1);
-    return this.blockCache.loadRanges(obj, run)[run.indexOf(own)]!;
+    return {
+      layout: this.blockCache.loadRanges(obj, run, SIBLING_MAX_GAP_BYTES)[run.indexOf(own)]!,
+      spanBytes: end(run[run.length - 1]!) - run[0]!.pos,
+    };
   }
 
   private wholeRange(rt: StreamRuntime, range: RangeMeta, lower: number): boolean {
@@ -686,11 +689,15 @@ class S3StreamClient implements StreamClient {
       const obj = this.metadata.spec.objects.get(range.objectId);
       if (obj === undefined) break;
       const share = Math.min(budget, range.bytes);
-      budget -= range.bytes;
       if (range.pos !== undefined && this.wholeRange(rt, range, range.start)) {
-        this.loadWithSiblings(obj, rt, range).catch(() => undefined); // a hint only
+        const load = this.loadWithSiblings(obj, rt, range);
+        load.layout.catch(() => undefined); // a hint only
+        // Other streams' ranges in the same GET count too: readahead is what this reader makes
+        // the BlockCache hold ahead of the readers, whoever's data it is.
+        budget -= load.spanBytes;
         continue;
       }
+      budget -= range.bytes;
       void this.indexCache
         .get(obj)
         .then((index) => {

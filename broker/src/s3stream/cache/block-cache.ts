@@ -173,7 +173,7 @@ export class BlockCache {
    * partitions of one topic) costs one GET, not one per stream. Ranges already cached or loading
    * are not fetched again. Returns the layouts, aligned with `ranges`.
    */
-  loadRanges(obj: ObjectRef, ranges: readonly RangeRef[]): Promise<IndexEntry[]>[] {
+  loadRanges(obj: ObjectRef, ranges: readonly RangeRef[], maxGapBytes = 0): Promise<IndexEntry[]>[] {
     const out: (Promise<IndexEntry[]> | undefined)[] = ranges.map((range) => {
       const k = `${obj.id}@${range.pos}`;
       const known = this.layouts.get(k);
@@ -182,18 +182,34 @@ export class BlockCache {
       if (pending !== undefined) this.hits++;
       return pending;
     });
-    const missing = ranges.filter((_, i) => out[i] === undefined);
-    if (missing.length === 0) return out as Promise<IndexEntry[]>[];
+    // One GET per run of missing ranges less than maxGapBytes apart: a range already cached or
+    // loading in between splits the run rather than being fetched again.
+    let run: number[] = [];
+    const flush = (): void => {
+      if (run.length > 0) this.fetchRun(obj, ranges, run, out);
+      run = [];
+    };
+    ranges.forEach((range, i) => {
+      if (out[i] !== undefined) return flush();
+      const prev = run.length > 0 ? ranges[run[run.length - 1]!]! : undefined;
+      if (prev !== undefined && (run[run.length - 1] !== i - 1 || range.pos - (prev.pos + prev.bytes) > maxGapBytes)) flush();
+      run.push(i);
+    });
+    flush();
+    return out as Promise<IndexEntry[]>[];
+  }
+
+  private fetchRun(obj: ObjectRef, ranges: readonly RangeRef[], run: readonly number[], out: (Promise<IndexEntry[]> | undefined)[]): void {
     this.misses++;
-    const start = missing[0]!.pos;
-    const last = missing[missing.length - 1]!;
+    const start = ranges[run[0]!]!.pos;
+    const last = ranges[run[run.length - 1]!]!;
     const end = last.pos + last.bytes;
     const body = this.store.get(obj.key, { start, end }).then((b) => {
       if (b.length !== end - start) throw new Error(`short read of ${obj.key} [${start}, ${end}): got ${b.length} bytes`);
       return b;
     });
-    ranges.forEach((range, i) => {
-      if (out[i] !== undefined) return;
+    for (const i of run) {
+      const range = ranges[i]!;
       const k = `${obj.id}@${range.pos}`;
       const p = body.then((b) => {
         const layout: IndexEntry[] = [];
@@ -212,8 +228,7 @@ export class BlockCache {
         () => this.rangeLoads.delete(k),
       );
       out[i] = p;
-    });
-    return out as Promise<IndexEntry[]>[];
+    }
   }
 
   /** Drops blocks of deleted objects (their ids are never reused, this only frees memory early). */
