@@ -22,6 +22,24 @@ async function rssBytes(metricsPort: number): Promise<number> {
   return Number(m[1]);
 }
 
+/** A request of only a v1 header (null client id) with no body: enough for version checks. */
+function headerOnlyFrame(apiKey: number, apiVersion: number, correlationId: number): Buffer {
+  const frame = Buffer.alloc(4 + 10);
+  frame.writeInt32BE(10, 0);
+  frame.writeInt16BE(apiKey, 4);
+  frame.writeInt16BE(apiVersion, 6);
+  frame.writeInt32BE(correlationId, 8);
+  frame.writeInt16BE(-1, 12);
+  return frame;
+}
+
+/** Sends one raw frame and returns the response frame. */
+async function exchange(c: WireClient, frame: Buffer): Promise<Buffer> {
+  const pending = c.nextFrame();
+  c.writeRaw(frame);
+  return pending;
+}
+
 describe('bad input (real broker process)', function () {
   this.timeout(120_000);
   let broker: Broker;
@@ -106,15 +124,7 @@ describe('bad input (real broker process)', function () {
 
   it('answers an unknown API key with UNSUPPORTED_VERSION and keeps the connection', async () => {
     const c = await WireClient.connect(broker.port);
-    const frame = Buffer.alloc(4 + 10);
-    frame.writeInt32BE(10, 0);
-    frame.writeInt16BE(999, 4);
-    frame.writeInt16BE(0, 6);
-    frame.writeInt32BE(77, 8);
-    frame.writeInt16BE(-1, 12);
-    const pending = c.nextFrame();
-    c.writeRaw(frame);
-    const resp = await pending;
+    const resp = await exchange(c, headerOnlyFrame(999, 0, 77));
     expect(resp.readInt32BE(0)).to.equal(77);
     expect(resp.readInt16BE(4)).to.equal(ErrorCode.UNSUPPORTED_VERSION);
     const ok = await c.request(ApiVersions, 0, {});
@@ -124,15 +134,7 @@ describe('bad input (real broker process)', function () {
 
   it('answers an unsupported Produce version with UNSUPPORTED_VERSION', async () => {
     const c = await WireClient.connect(broker.port);
-    const frame = Buffer.alloc(4 + 10);
-    frame.writeInt32BE(10, 0);
-    frame.writeInt16BE(0, 4);
-    frame.writeInt16BE(99, 6);
-    frame.writeInt32BE(78, 8);
-    frame.writeInt16BE(-1, 12);
-    const pending = c.nextFrame();
-    c.writeRaw(frame);
-    const resp = await pending;
+    const resp = await exchange(c, headerOnlyFrame(0, 99, 78));
     expect(resp.readInt32BE(0)).to.equal(78);
     expect(resp.readInt16BE(4)).to.equal(ErrorCode.UNSUPPORTED_VERSION);
     c.close();
@@ -140,15 +142,7 @@ describe('bad input (real broker process)', function () {
 
   it('answers ApiVersions of an unknown version with a v0 body: error 35 and the key list', async () => {
     const c = await WireClient.connect(broker.port);
-    const frame = Buffer.alloc(4 + 10);
-    frame.writeInt32BE(10, 0);
-    frame.writeInt16BE(18, 4);
-    frame.writeInt16BE(42, 6);
-    frame.writeInt32BE(79, 8);
-    frame.writeInt16BE(-1, 12);
-    const pending = c.nextFrame();
-    c.writeRaw(frame);
-    const resp = await pending;
+    const resp = await exchange(c, headerOnlyFrame(18, 42, 79));
     const r = new Reader(resp);
     expect(r.int32()).to.equal(79);
     const body = decodeMessage(ApiVersions.response, 0, r);
