@@ -16,17 +16,7 @@ import { HANDLERS } from '../../broker/src/kafka/handlers/index.js';
 import { startBroker, type Broker } from '../helpers/broker.js';
 import { buildBatch } from '../helpers/record-batch-builder.js';
 import { ConnectionClosedError, WireClient } from '../helpers/wire-client.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/random.js';
 
 const TOPICS = ['fuzz-a', 'fuzz-b', 'no-such-topic', '', 'bad name!', 'x'.repeat(300)];
 const GROUPS = ['fuzz-group', '', 'other-group'];
@@ -97,7 +87,7 @@ describe('request fuzzing (real broker process)', function () {
   });
 
   it('answers thousands of random well-formed requests without a crash or an unexpected handler failure', async () => {
-    const random = rng(Number(process.env.FUZZ_SEED ?? 424242)); // FUZZ_SEED=n explores other inputs
+    const random = seededRandom(Number(process.env.FUZZ_SEED ?? 424242)); // FUZZ_SEED=n explores other inputs
     const struct = generator(random);
     let client = await WireClient.connect(broker.port);
     let sent = 0;

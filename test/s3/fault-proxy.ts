@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
+import { seededRandom } from '../helpers/random.js';
 
 export type Fault =
   | { kind: 'status'; status: 500 | 503 }
@@ -28,17 +29,6 @@ export interface FaultRule {
   match?: (req: { method: string; path: string }) => boolean;
   /** Share of matching requests that get the fault (default 1). */
   probability?: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Passes bytes through at most `bytesPerSec`, in 20 ms slices. */
@@ -92,7 +82,7 @@ export class S3FaultProxy {
     seed: number,
     readonly endpoint: string,
   ) {
-    this.random = mulberry32(seed);
+    this.random = seededRandom(seed);
   }
 
   static async start(target: string, seed = 1): Promise<S3FaultProxy> {
@@ -113,7 +103,7 @@ export class S3FaultProxy {
 
   set(rule: FaultRule, seed?: number): void {
     this.rule = rule;
-    if (seed !== undefined) this.random = mulberry32(seed);
+    if (seed !== undefined) this.random = seededRandom(seed);
   }
 
   /** Stops injecting; requests held by a stall are dropped (their clients time out or already did). */

@@ -9,22 +9,11 @@ import { decodeMessage, encodeMessage } from '../../../broker/src/protocol/codec
 import { ProtocolDecodeError, Reader } from '../../../broker/src/protocol/primitives/reader.js';
 import { Writer } from '../../../broker/src/protocol/primitives/writer.js';
 import { HANDLERS } from '../../../broker/src/kafka/handlers/index.js';
-
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/random.js';
 
 describe('codec mutation fuzzing (every served API and version)', () => {
   it('decodes mutated and truncated requests or rejects them with ProtocolDecodeError only', () => {
-    const random = rng(20261126);
+    const random = seededRandom(20261126);
     let cases = 0;
     let rejected = 0;
     for (const h of HANDLERS) {
@@ -57,7 +46,7 @@ describe('codec mutation fuzzing (every served API and version)', () => {
   });
 
   it('rejects random bytes for every served API with ProtocolDecodeError only', () => {
-    const random = rng(7);
+    const random = seededRandom(7);
     for (const h of HANDLERS) {
       for (let i = 0; i < 200; i++) {
         const bytes = Buffer.alloc(Math.floor(random() * 64));
