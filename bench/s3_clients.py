@@ -5,7 +5,7 @@ the beginning with a fresh group. Prints one JSON line of results.
   s3_clients.py produce --bootstrap H:P --topic T --bytes N [--size 1024] [--rate R --seconds S]
   s3_clients.py consume --bootstrap H:P --topic T --bytes N
 
-Produce latency is produce() -> delivery report, sampled on every 8th record.
+Produce load and latency sampling are bench/librdkafka_load.py's.
 """
 import argparse
 import json
@@ -13,6 +13,8 @@ import time
 import uuid
 
 from confluent_kafka import Consumer, Producer, TopicPartition
+
+from librdkafka_load import pct, produce_load
 
 ap = argparse.ArgumentParser()
 ap.add_argument("mode", choices=["produce", "consume"])
@@ -25,13 +27,6 @@ ap.add_argument("--seconds", type=float, default=0, help="with --rate: stop afte
 ap.add_argument("--create-topic", action="store_true",
                 help="create the topic (1 partition) before sending, so the timed run measures produce, not topic auto-creation")
 args = ap.parse_args()
-
-
-def pct(xs, q):
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return round(xs[min(len(xs) - 1, int(q * len(xs)))] * 1000, 1)
 
 
 def create_topic():
@@ -50,15 +45,6 @@ def create_topic():
     raise SystemExit(f"topic {args.topic} has no leader after 30 s")
 
 
-def warm_up(p):
-    """Connect, learn the topic's leaders and complete one produce before the clock starts, so
-    latency figures are the broker's, not the client's start-up (connection, ApiVersions, Metadata)."""
-    p.list_topics(args.topic, timeout=10)
-    p.produce(args.topic, b"warm-up")
-    if p.flush(10) != 0:
-        raise SystemExit("warm-up record was not acknowledged within 10 s")
-
-
 def produce():
     if args.create_topic:
         create_topic()
@@ -70,54 +56,11 @@ def produce():
         "queue.buffering.max.kbytes": 262144,
         "queue.buffering.max.messages": 1000000,
     })
-    payload = bytes(i % 251 for i in range(args.size))
-    total = args.bytes // args.size
-    lat, errors = [], [0]
-
-    sent_at = []  # send time (s since start) of each latency sample, for the per-second view
-
-    def on_sampled(err, _m, t0):
-        if err is not None:
-            errors[0] += 1
-        else:
-            lat.append(time.perf_counter() - t0)
-            sent_at.append(t0 - start)
-
-    def on_any(err, _m):
-        if err is not None:
-            errors[0] += 1
-
-    warm_up(p)
-    sent = 0
-    start = time.perf_counter()
-    while sent < total:
-        now = time.perf_counter()
-        if args.rate > 0:
-            if args.seconds and now - start >= args.seconds:
-                break
-            due = int((now - start) * args.rate)
-            if sent >= due:
-                p.poll(0.002)
-                continue
-            burst = min(512, due - sent, total - sent)
-        else:
-            burst = min(512, total - sent)
-        for _ in range(burst):
-            try:
-                if sent % 8 == 0:
-                    t0 = time.perf_counter()
-                    p.produce(args.topic, payload, on_delivery=lambda e, m, t0=t0: on_sampled(e, m, t0))
-                else:
-                    p.produce(args.topic, payload, on_delivery=on_any)
-                sent += 1
-            except BufferError:
-                p.poll(0.005)
-                break
-        p.poll(0)
-    left = p.flush(120)
-    secs = time.perf_counter() - start
+    r = produce_load(p, args.topic, args.size, total=args.bytes // args.size,
+                     seconds=args.seconds if args.rate > 0 else None, rate=args.rate)
+    sent, lat, sent_at, secs = r["sent"], r["latencies"], r["sent_at"], r["seconds"]
     out = {
-        "records": sent - left - errors[0], "errors": errors[0] + left, "seconds": round(secs, 2),
+        "records": sent - r["unflushed"] - r["errors"], "errors": r["errors"] + r["unflushed"], "seconds": round(secs, 2),
         "mb_per_s": round(sent * args.size / secs / 1e6, 1), "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99),
     }
     if args.rate > 0:
