@@ -127,6 +127,48 @@ function client(mode: 'produce' | 'consume', port: number, extra: string[]): Pro
   });
 }
 
+/**
+ * A fresh S3Stream client (empty caches) reads streams from their start in 4 MiB fetches, like a
+ * catch-up consumer: 'one-by-one' reads each stream to its end before the next, 'lockstep' does
+ * one fetch per stream in turn, as a consumer of all partitions does. `ids` undefined = all.
+ */
+async function readStreamsBack(store: S3ObjectStore, nodeId: number, ids: number[] | undefined, mode: 'one-by-one' | 'lockstep') {
+  const sc = await openStreamClient({ store, nodeId, compactionIntervalMs: 0 }, { sweepOrphans: false });
+  const streams = await Promise.all((ids ?? sc.listStreams().map((info) => info.id)).map((id) => sc.openStream(id)));
+  const g0 = sc.stats();
+  const t0 = Date.now();
+  let got = 0;
+  const pos = streams.map((s) => s.startOffset());
+  const step = async (k: number): Promise<void> => {
+    const s = streams[k]!;
+    const batches = await s.fetch(pos[k]!, s.confirmOffset(), 4 * MiB);
+    for (const bt of batches) got += bt.payload.length;
+    pos[k] = batches[batches.length - 1]!.baseOffset + batches[batches.length - 1]!.count;
+  };
+  if (mode === 'one-by-one') {
+    for (let k = 0; k < streams.length; k++) while (pos[k]! < streams[k]!.confirmOffset()) await step(k);
+  } else {
+    while (streams.some((s, k) => pos[k]! < s.confirmOffset())) {
+      for (let k = 0; k < streams.length; k++) if (pos[k]! < streams[k]!.confirmOffset()) await step(k);
+    }
+  }
+  const secs = (Date.now() - t0) / 1000;
+  const g1 = sc.stats();
+  const nonEmpty = streams.filter((s) => s.confirmOffset() > s.startOffset()).length;
+  await sc.close();
+  const gets = g1.objectStoreRequests.get - g0.objectStoreRequests.get;
+  return {
+    nonEmpty,
+    objects: { wal: g1.walObjectsLive, stream: g1.streamObjects },
+    bytes: got,
+    seconds: secs,
+    mb_per_s: +(got / secs / 1e6).toFixed(1),
+    gets,
+    gets_per_gib: Math.round(gets / (got / GiB)),
+    read_amplification: +((g1.bytesDownloaded - g0.bytesDownloaded) / got).toFixed(2),
+  };
+}
+
 const results: Record<string, unknown> = {};
 try {
   const prefix = `bench-${Date.now().toString(36)}`;
@@ -192,40 +234,8 @@ try {
       // 'one-by-one': each stream read to its end before the next; 'lockstep': one 4 MiB fetch per
       // stream in turn, as a consumer of all partitions does.
       const readBack = async (mode: 'one-by-one' | 'lockstep'): Promise<Record<string, unknown>> => {
-        const sc = await openStreamClient({ store, nodeId: 99, compactionIntervalMs: 0 }, { sweepOrphans: false });
-        const streams = await Promise.all(sc.listStreams().map((info) => sc.openStream(info.id)));
-        const g0 = sc.stats();
-        const t0 = Date.now();
-        let got = 0;
-        const pos = streams.map((s) => s.startOffset());
-        const step = async (k: number): Promise<void> => {
-          const s = streams[k]!;
-          const batches = await s.fetch(pos[k]!, s.confirmOffset(), 4 * MiB);
-          for (const bt of batches) got += bt.payload.length;
-          pos[k] = batches[batches.length - 1]!.baseOffset + batches[batches.length - 1]!.count;
-        };
-        if (mode === 'one-by-one') {
-          for (let k = 0; k < streams.length; k++) while (pos[k]! < streams[k]!.confirmOffset()) await step(k);
-        } else {
-          while (streams.some((s, k) => pos[k]! < s.confirmOffset())) {
-            for (let k = 0; k < streams.length; k++) if (pos[k]! < streams[k]!.confirmOffset()) await step(k);
-          }
-        }
-        const secs = (Date.now() - t0) / 1000;
-        const g1 = sc.stats();
-        const objects = { wal: g1.walObjectsLive, stream: g1.streamObjects };
-        await sc.close();
-        return {
-          mode,
-          streams: streams.filter((s) => s.confirmOffset() > s.startOffset()).length,
-          objects,
-          bytes: got,
-          seconds: secs,
-          mb_per_s: +(got / secs / 1e6).toFixed(1),
-          gets: g1.objectStoreRequests.get - g0.objectStoreRequests.get,
-          gets_per_gib: Math.round((g1.objectStoreRequests.get - g0.objectStoreRequests.get) / (got / GiB)),
-          read_amplification: +((g1.bytesDownloaded - g0.bytesDownloaded) / got).toFixed(2),
-        };
+        const { nonEmpty, objects, ...r } = await readStreamsBack(store, 99, undefined, mode);
+        return { mode, streams: nonEmpty, objects, ...r };
       };
       const runs = [await readBack('one-by-one'), await readBack('lockstep')];
       // Then as a long-retained topic is stored: compacted into per-stream objects.
@@ -326,42 +336,12 @@ try {
       const created = await Promise.all(Array.from({ length: n }, () => w.createStream()));
       await fill(created, gib * GiB);
       await w.close();
-      for (const mode of n === 1 ? ['one-by-one'] : ['one-by-one', 'lockstep']) {
-        const sc = await openStreamClient({ store, nodeId: 2, compactionIntervalMs: 0 }, { sweepOrphans: false });
-        const streams = await Promise.all(created.map((c) => sc.openStream(c.id)));
-        const g0 = sc.stats();
-        const t0 = Date.now();
-        let got = 0;
-        const pos = streams.map((s) => s.startOffset());
-        const step = async (k: number): Promise<void> => {
-          const s = streams[k]!;
-          const batches = await s.fetch(pos[k]!, s.confirmOffset(), 4 * MiB);
-          for (const bt of batches) got += bt.payload.length;
-          pos[k] = batches[batches.length - 1]!.baseOffset + batches[batches.length - 1]!.count;
-        };
-        if (mode === 'one-by-one') {
-          for (let k = 0; k < n; k++) while (pos[k]! < streams[k]!.confirmOffset()) await step(k);
-        } else {
-          while (streams.some((s, k) => pos[k]! < s.confirmOffset())) {
-            for (let k = 0; k < n; k++) if (pos[k]! < streams[k]!.confirmOffset()) await step(k);
-          }
-        }
-        const secs = (Date.now() - t0) / 1000;
-        const g1 = sc.stats();
-        const r = {
-          streams: n,
-          mode,
-          bytes: got,
-          seconds: secs,
-          mb_per_s: +(got / secs / 1e6).toFixed(1),
-          wal_objects: g1.walObjectsLive,
-          gets: g1.objectStoreRequests.get - g0.objectStoreRequests.get,
-          gets_per_gib: Math.round((g1.objectStoreRequests.get - g0.objectStoreRequests.get) / (got / GiB)),
-          read_amplification: +((g1.bytesDownloaded - g0.bytesDownloaded) / got).toFixed(2),
-        };
+      const modes: ('one-by-one' | 'lockstep')[] = n === 1 ? ['one-by-one'] : ['one-by-one', 'lockstep'];
+      for (const mode of modes) {
+        const { nonEmpty: _nonEmpty, objects, ...read } = await readStreamsBack(store, 2, created.map((c) => c.id), mode);
+        const r = { streams: n, mode, ...read, wal_objects: objects.wal };
         results[`catchup_${n}_streams_${mode}`] = r;
         console.log('6. catch-up (storage)', JSON.stringify(r));
-        await sc.close();
       }
       await store.close();
     }
