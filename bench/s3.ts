@@ -16,7 +16,7 @@
  *   6. storage catch-up: 1 GiB appended to 1 (and 4) streams at once, read back by a fresh client
  *      (empty caches) stream by stream and in lockstep: MB/s, GETs per GiB.
  *
- *   npm run build && node dist/bench/s3.js [--gib 1] [--idle-seconds 60] [--long-seconds 300] [--skip 1,2,3,4,5,6]
+ *   npm run build && node dist/bench/s3.js [--gib 1] [--idle-seconds 60] [--long-seconds 300] [--long-modes on,off] [--skip 1,2,3,4,5,6]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,6 +38,8 @@ const gib = Number(arg('gib', '1'));
 const idleSeconds = Number(arg('idle-seconds', '60'));
 const longSeconds = Number(arg('long-seconds', '300'));
 const longMBps = Number(arg('long-mbps', '2'));
+/** Part 4's modes: 'on,off' (default, one after the other) or one of them, to run both at once in two processes. */
+const longModes = arg('long-modes', 'on,off').split(',').filter((m) => m === 'on' || m === 'off').map((m) => m === 'on');
 const skip = new Set(arg('skip', '').split(',').filter(Boolean));
 
 function freePort(): Promise<number> {
@@ -348,7 +350,7 @@ try {
   }
 
   if (!skip.has('4')) {
-    for (const compaction of [true, false]) {
+    for (const compaction of longModes) {
       const store = new S3ObjectStore({ bucket, keyPrefix: `long-${compaction ? 'on' : 'off'}-${Date.now().toString(36)}/`, endpoint, region: 'us-east-1', forcePathStyle: true });
       const sc = await openStreamClient({
         store,
