@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'winston';
 import type { GroupCoordinator } from '../group/coordinator.js';
+import type { ClusterView } from './cluster/cluster-view.js';
 import type { BrokerConfig } from './config/broker-config.js';
 import type { AppendGate } from './log/append-gate.js';
 import type { LogManager } from './log/log-manager.js';
@@ -32,10 +33,8 @@ export interface BrokerContext {
   readonly clusterId: string;
   /** This broker. */
   readonly node: NodeInfo;
-  /** All live brokers (standalone: just this one). */
-  brokers(): readonly NodeInfo[];
-  /** The active controller's node id. */
-  controllerId(): number;
+  /** Live brokers, the active controller and partition leadership (standalone: this broker leads everything). */
+  readonly cluster: ClusterView;
   readonly groups: GroupCoordinator;
   readonly topics: TopicView;
   readonly log: Logger;

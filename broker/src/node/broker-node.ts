@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'winston';
 import { GroupCoordinator } from '../group/coordinator.js';
+import { standaloneClusterView, type ClusterView } from '../kafka/cluster/cluster-view.js';
 import type { BrokerContext, NodeInfo } from '../kafka/context.js';
 import { BrokerConfig } from '../kafka/config/broker-config.js';
 import { HANDLERS } from '../kafka/handlers/index.js';
@@ -36,9 +37,22 @@ const CLUSTER_ID_KEY = 'cluster/id';
 const OFFSETS_STREAM_KEY = 'groups/offsets-stream-id';
 const PRODUCER_SNAPSHOT_INTERVAL_MS = 60_000;
 
-/** Seams for tests: an injected storage client replaces the object store from the options. */
+/** What a ClusterView factory gets of the broker being assembled. */
+export interface LocalBroker {
+  /** This broker; read it on every call (the port is known only once the listener is bound). */
+  node(): NodeInfo;
+  /** The topic catalogue (names, partitions, their leader epochs), with a change signal. */
+  topics: TopicRegistry;
+}
+
+/**
+ * Seams: an injected storage client replaces the object store from the options; an injected
+ * ClusterView (cluster mode, or tests) replaces the standalone one, where this broker is the
+ * controller and leads every partition.
+ */
 export interface BrokerDeps {
   streams?: StreamClient;
+  clusterView?: (local: LocalBroker) => ClusterView;
 }
 
 export async function startBroker(
@@ -66,6 +80,10 @@ export async function startBroker(
   const clusterId = await ensureClusterId(kv, opts.clusterId);
 
   const registry = new TopicRegistry(kv);
+  const advertised = opts.advertise ?? opts.listen;
+  let node: NodeInfo = { nodeId: opts.nodeId, host: advertised.host, port: advertised.port, rack: opts.rack };
+  const local: LocalBroker = { node: () => node, topics: registry };
+  const cluster = deps.clusterView ? deps.clusterView(local) : standaloneClusterView(local);
   const logs = new LogManager(streams, kv);
   const topicAdmin = new TopicService(registry, logs, streams, kv, config, log, Date.now);
   await topicAdmin.loadAll();
@@ -84,8 +102,6 @@ export async function startBroker(
     },
   });
 
-  const advertised = opts.advertise ?? opts.listen;
-  let node: NodeInfo = { nodeId: opts.nodeId, host: advertised.host, port: advertised.port, rack: opts.rack };
   const metrics = new BrokerMetrics(
     () => streams.stats(),
     () =>
@@ -103,8 +119,7 @@ export async function startBroker(
     get node() {
       return node;
     },
-    brokers: () => [node],
-    controllerId: () => node.nodeId,
+    cluster,
     groups,
     topics: registry,
     log,

@@ -47,9 +47,9 @@ export default defineHandler(Metadata, { min: 0, max: 12 }, async (req, ctx, bro
   }
   return {
     throttleTimeMs: 0,
-    brokers: broker.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+    brokers: broker.cluster.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterId: broker.clusterId,
-    controllerId: broker.controllerId(),
+    controllerId: broker.cluster.controllerId(),
     topics,
   };
 });

@@ -15,7 +15,7 @@ export default defineHandler(DescribeCluster, { min: 0, max: 1 }, (req, _ctx, br
     errorMessage: null,
     endpointType: BROKERS_ENDPOINT,
     clusterId: broker.clusterId,
-    controllerId: broker.controllerId(),
-    brokers: broker.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+    controllerId: broker.cluster.controllerId(),
+    brokers: broker.cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
   };
 });

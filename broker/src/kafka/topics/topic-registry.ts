@@ -27,6 +27,7 @@ export class TopicRegistry implements TopicView {
   private readonly byName = new Map<string, TopicRecord>();
   private readonly byId = new Map<string, TopicRecord>();
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<() => void>();
 
   constructor(private readonly kv: KvStore) {
     for (const key of kv.list(PREFIX)) {
@@ -66,6 +67,16 @@ export class TopicRegistry implements TopicView {
     return this.byId.get(topicId)?.name;
   }
 
+  /** Called after every put or remove, once the view shows it (the standalone ClusterView derives leadership from topics). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
   /** Runs mutations one at a time, in call order. */
   serialize<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.chain.then(fn, fn);
@@ -86,6 +97,7 @@ export class TopicRegistry implements TopicView {
     const old = this.byName.get(t.name);
     if (old && old.id !== t.id) this.byId.delete(old.id);
     this.index(t);
+    this.changed();
   }
 
   async remove(name: string): Promise<void> {
@@ -94,5 +106,6 @@ export class TopicRegistry implements TopicView {
     await this.kv.delete(PREFIX + name);
     this.byName.delete(name);
     this.byId.delete(t.id);
+    this.changed();
   }
 }
