@@ -15,6 +15,7 @@ import type { BrokerContext, NodeInfo } from '../kafka/context.js';
 import { BrokerConfig } from '../kafka/config/broker-config.js';
 import { HANDLERS } from '../kafka/handlers/index.js';
 import { AppendGate } from '../kafka/log/append-gate.js';
+import { LeadershipReconciler } from '../kafka/log/leadership-reconciler.js';
 import { LogManager } from '../kafka/log/log-manager.js';
 import { ProducerIdManager } from '../kafka/producer/producer-id-manager.js';
 import { TopicRegistry } from '../kafka/topics/topic-registry.js';
@@ -30,6 +31,8 @@ export interface RunningBroker {
   readonly port: number;
   readonly metricsPort: number;
   readonly clusterId: string;
+  /** Partition ownership: `release(topic, partition)` is the old leader's step of a move. */
+  readonly ownership: LeadershipReconciler;
   stop(): Promise<void>;
 }
 
@@ -84,9 +87,10 @@ export async function startBroker(
   let node: NodeInfo = { nodeId: opts.nodeId, host: advertised.host, port: advertised.port, rack: opts.rack };
   const local: LocalBroker = { node: () => node, topics: registry };
   const cluster = deps.clusterView ? deps.clusterView(local) : standaloneClusterView(local);
-  const logs = new LogManager(streams, kv);
-  const topicAdmin = new TopicService(registry, logs, streams, kv, config, log, Date.now);
-  await topicAdmin.loadAll();
+  const logs = new LogManager(streams, kv, LeadershipReconciler.events(log));
+  const ownership = new LeadershipReconciler(cluster, registry, logs);
+  const topicAdmin = new TopicService(registry, logs, ownership, streams, kv, config, log, Date.now);
+  await ownership.start();
 
   const offsetLog = await openOffsetsStream(streams, kv);
   const groups = await GroupCoordinator.load({
@@ -167,14 +171,15 @@ export async function startBroker(
     port,
     metricsPort,
     clusterId,
+    ownership,
     stop() {
       stopping ??= (async () => {
         log.info('broker stopping');
         for (const t of timers) clearInterval(t);
         await server.stop();
         await groups.close();
-        await snapshotProducers(logs.all(), log);
-        await logs.closeAll();
+        // Releasing saves each partition's producer state once its accepted appends are durable.
+        await ownership.stop();
         await streams.close();
         await store?.close();
         await metrics.close();

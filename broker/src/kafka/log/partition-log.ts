@@ -62,6 +62,9 @@ export class PartitionLog {
   private appendsSinceSnapshot = 0;
   /** Durable promise of the latest append; durability is ordered, so it covers all earlier ones. */
   private lastDurable: Promise<void> = Promise.resolve();
+  /** 'open' accepts appends; 'releasing' refuses them while accepted ones become durable; 'closed' is done. */
+  private state: 'open' | 'releasing' | 'closed' = 'open';
+  private releasing: Promise<void> | undefined;
 
   private constructor(
     readonly topic: string,
@@ -89,6 +92,11 @@ export class PartitionLog {
 
   highWatermark(): number {
     return this.stream.confirmOffset();
+  }
+
+  /** False once a release started: this broker no longer serves the partition. */
+  isOpen(): boolean {
+    return this.state === 'open';
   }
 
   logStartOffset(): number {
@@ -161,6 +169,9 @@ export class PartitionLog {
    * in the object store.
    */
   append(batches: readonly Buffer[], opts: AppendOptions): AppendOutcome {
+    if (this.state !== 'open') {
+      return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: `this broker no longer leads ${this.topic}-${this.partition}: refresh metadata` };
+    }
     // Validate everything first: a partition's record set is appended whole or not at all.
     const headers = [];
     for (let i = 0; i < batches.length; i++) {
@@ -314,8 +325,33 @@ export class PartitionLog {
     await this.kv.put(this.snapshotKey, Buffer.from(JSON.stringify(snap)));
   }
 
-  async close(): Promise<void> {
-    await this.stream.close();
+  /**
+   * Gives the partition up (move, topic deletion, stop): refuses new appends from now on, waits
+   * until every accepted append is durable or failed, saves the producer state so the next leader
+   * replays only the tail, and closes the stream. Idempotent; `onSnapshotError` hears a snapshot
+   * that could not be written (the next leader then replays more of the log, nothing is lost).
+   */
+  release(onSnapshotError?: (err: Error) => void): Promise<void> {
+    this.releasing ??= (async () => {
+      this.state = 'releasing';
+      await this.lastDurable.catch(() => undefined);
+      try {
+        await this.snapshotProducers(true);
+      } catch (err) {
+        onSnapshotError?.(err as Error);
+      }
+      try {
+        await this.stream.close();
+      } finally {
+        this.state = 'closed';
+      }
+    })();
+    return this.releasing;
+  }
+
+  /** Same as release(). */
+  close(): Promise<void> {
+    return this.release();
   }
 }
 

@@ -1,6 +1,10 @@
 /**
  * Topic administration: create, delete, add partitions, alter configs. Each partition gets its
  * own stream. Errors are returned as Kafka error codes with a message, never thrown at handlers.
+ *
+ * Logs are never opened or closed here: changing the catalogue changes leadership (the ClusterView
+ * follows it), the LeadershipReconciler opens or releases the partitions this broker leads, and
+ * admin operations wait for that (`ownership.settled()`) before answering.
  */
 import type { Logger } from 'winston';
 import type { KvStore, StreamClient } from '../../s3stream/api.js';
@@ -8,6 +12,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { effectiveTopicConfig, validateTopicConfigs } from '../config/topic-config.js';
 import type { LogManager } from '../log/log-manager.js';
+import type { LeadershipReconciler } from '../log/leadership-reconciler.js';
 import { topicNameProblem } from './topic-names.js';
 import { TopicRegistry, type TopicRecord } from './topic-registry.js';
 
@@ -26,17 +31,13 @@ export class TopicService {
   constructor(
     readonly registry: TopicRegistry,
     private readonly logs: LogManager,
+    private readonly ownership: Pick<LeadershipReconciler, 'settled'>,
     private readonly streams: StreamClient,
     private readonly kv: KvStore,
     readonly config: BrokerConfig,
     private readonly log: Logger,
     private readonly now: () => number,
   ) {}
-
-  /** Opens the logs of every known topic (startup). */
-  async loadAll(): Promise<void> {
-    for (const t of this.registry.list()) await this.logs.open(t);
-  }
 
   /** Checks a create request without doing it (validateOnly and the real path share it). */
   checkCreate(name: string, numPartitions: number, replicationFactor: number, configs: Record<string, string>): TopicResult | undefined {
@@ -66,7 +67,7 @@ export class TopicService {
       }
       const topic: TopicRecord = { name, id: TopicRegistry.newTopicId(), partitions, configs: { ...configs }, createdAtMs: this.now() };
       await this.registry.put(topic);
-      await this.logs.open(topic);
+      await this.ownership.settled();
       this.log.info('topic created', { topic: name, topicId: topic.id, partitions: n });
       return ok(topic);
     });
@@ -85,8 +86,10 @@ export class TopicService {
       if (!this.config.bool('delete.topic.enable')) return fail(ErrorCode.TOPIC_DELETION_DISABLED, 'delete.topic.enable is false');
       const topic = this.registry.get(name);
       if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${name}" does not exist`);
-      await this.logs.close(name);
+      // Removing the topic releases its partitions (appends accepted so far become durable first);
+      // only then are its streams deleted.
       await this.registry.remove(name);
+      await this.ownership.settled();
       for (let p = 0; p < topic.partitions.length; p++) {
         await this.kv.delete(`producers/${topic.id}/${p}`);
         await this.streams.deleteStream(topic.partitions[p]!.streamId);
@@ -119,7 +122,7 @@ export class TopicService {
       }
       const next: TopicRecord = { ...topic, partitions };
       await this.registry.put(next);
-      await this.logs.open(next);
+      await this.ownership.settled();
       this.log.info('partitions added', { topic: name, partitions: total });
       return ok(next);
     });
