@@ -12,7 +12,7 @@
  * replays the log from the covered offset: replay is bounded by the snapshot period.
  */
 import { z } from 'zod';
-import type { KvStore, Stream } from '../s3stream/api.js';
+import { StreamFencedError, type KvStore, type Stream } from '../s3stream/api.js';
 import {
   decodeRecord,
   decodeSnapshotBody,
@@ -77,6 +77,8 @@ export class GroupStore {
   private snapshotting: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
+  /** An append was refused because another handle (a newer owner of the log) opened the stream. */
+  private fenced = false;
 
   private constructor(private readonly opts: GroupStoreOptions) {
     this.log = opts.log ?? noLog;
@@ -167,6 +169,7 @@ export class GroupStore {
     try {
       result = this.opts.stream.append(encodeRecord(rec), 1);
     } catch (e) {
+      if (e instanceof StreamFencedError) this.fenced = true;
       return Promise.reject(e);
     }
     const p = result.durable.then(() => {
@@ -182,7 +185,10 @@ export class GroupStore {
     const done = (): void => {
       this.inflight.delete(p);
     };
-    p.then(done, done);
+    p.then(done, (e: unknown) => {
+      if (e instanceof StreamFencedError) this.fenced = true;
+      done();
+    });
     return p;
   }
 
@@ -261,9 +267,14 @@ export class GroupStore {
     return this.recordsSinceSnapshot > 0;
   }
 
-  private *stateRecords(): Generator<LogRecord> {
-    for (const g of this.groups.values()) yield { type: 'groupMetadata', group: g };
+  /**
+   * The durable view as records whose replay rebuilds it (what a snapshot holds), optionally only
+   * for some groups (used to split the legacy single log into shards).
+   */
+  *records(only: (groupId: string) => boolean = () => true): Generator<LogRecord> {
+    for (const g of this.groups.values()) if (only(g.groupId)) yield { type: 'groupMetadata', group: g };
     for (const [groupId, topics] of this.offsets) {
+      if (!only(groupId)) continue;
       const partitions = [];
       for (const [topic, parts] of topics) {
         for (const [partition, e] of parts) partitions.push({ topic, partition, ...e });
@@ -287,10 +298,11 @@ export class GroupStore {
 
   private async doSnapshot(): Promise<void> {
     const { kv, stream, snapshotChunkBytes } = this.opts;
+    this.checkStillOwner();
     // Taken synchronously: the body reflects exactly the records below `covered`.
     const covered = this.appliedEnd;
     const recordsCovered = this.recordsSinceSnapshot;
-    const body = encodeSnapshotBody(this.stateRecords());
+    const body = encodeSnapshotBody(this.records());
     const id = (this.manifest?.id ?? 0) + 1;
     const chunks = Math.ceil(body.length / snapshotChunkBytes);
     await Promise.all(
@@ -299,6 +311,7 @@ export class GroupStore {
       ),
     );
     const manifest: Manifest = { version: 1, id, coveredOffset: covered, chunks, bytes: body.length };
+    this.checkStillOwner();
     await kv.put(this.manifestKey, Buffer.from(JSON.stringify(manifest), 'utf8'));
     this.manifest = manifest;
     this.recordsSinceSnapshot -= recordsCovered;
@@ -309,6 +322,32 @@ export class GroupStore {
       if (!key.startsWith(keep)) await kv.delete(key);
     }
     this.log('debug', 'group coordinator snapshot written', { id, coveredOffset: covered, bytes: body.length, chunks });
+  }
+
+  /**
+   * A snapshot must never replace one written by a newer owner of the log (a broker that took the
+   * shard over while this one still had it loaded): the newer one may cover records this view
+   * lacks and have trimmed them from the log. Not atomic with the put (the KV has no conditional
+   * put); it narrows the window to a snapshot racing the new owner's first one.
+   */
+  private checkStillOwner(): void {
+    if (this.fenced) {
+      throw new Error(`offsets log stream ${this.opts.stream.id} was opened by a newer owner; not writing a snapshot from this stale view`);
+    }
+    const raw = this.opts.kv.get(this.manifestKey);
+    let id = 0;
+    if (raw) {
+      try {
+        id = ManifestSchema.parse(JSON.parse(raw.toString('utf8'))).id;
+      } catch {
+        id = -1;
+      }
+    }
+    if (id !== (this.manifest?.id ?? 0)) {
+      throw new Error(
+        `group snapshot ${this.manifestKey} was replaced by another coordinator (snapshot ${id}, this one last wrote ${this.manifest?.id ?? 0}); this view is stale, not writing over it`,
+      );
+    }
   }
 
   /**

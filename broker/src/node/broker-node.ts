@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'winston';
 import { GroupCoordinator } from '../group/coordinator.js';
+import { resolveGroupShardCount } from '../group/shards.js';
 import { standaloneClusterView, type ClusterView } from '../kafka/cluster/cluster-view.js';
 import type { BrokerContext, NodeInfo } from '../kafka/context.js';
 import { BrokerConfig } from '../kafka/config/broker-config.js';
@@ -21,7 +22,7 @@ import { ProducerIdManager } from '../kafka/producer/producer-id-manager.js';
 import { TopicRegistry } from '../kafka/topics/topic-registry.js';
 import { TopicService } from '../kafka/topics/topic-service.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
-import type { KvStore, Stream, StreamClient } from '../s3stream/api.js';
+import type { KvStore, StreamClient } from '../s3stream/api.js';
 import { createObjectStore, openStreamClient } from '../s3stream/index.js';
 import { Dispatcher } from '../server/dispatcher.js';
 import { KafkaServer } from '../server/server.js';
@@ -37,7 +38,6 @@ export interface RunningBroker {
 }
 
 const CLUSTER_ID_KEY = 'cluster/id';
-const OFFSETS_STREAM_KEY = 'groups/offsets-stream-id';
 const PRODUCER_SNAPSHOT_INTERVAL_MS = 60_000;
 
 /** What a ClusterView factory gets of the broker being assembled. */
@@ -86,16 +86,20 @@ export async function startBroker(
   const advertised = opts.advertise ?? opts.listen;
   let node: NodeInfo = { nodeId: opts.nodeId, host: advertised.host, port: advertised.port, rack: opts.rack };
   const local: LocalBroker = { node: () => node, topics: registry };
-  const cluster = deps.clusterView ? deps.clusterView(local) : standaloneClusterView(local);
+  const groupShards = await resolveGroupShardCount(kv, config.int('offsets.topic.num.partitions'));
+  if (groupShards.ignoredConfigured) log.warn(groupShards.ignoredConfigured);
+  const cluster = deps.clusterView ? deps.clusterView(local) : standaloneClusterView({ ...local, groupShards: groupShards.shards });
   const logs = new LogManager(streams, kv, LeadershipReconciler.events(log));
   const ownership = new LeadershipReconciler(cluster, registry, logs);
   const topicAdmin = new TopicService(registry, logs, ownership, streams, kv, config, log, Date.now);
   await ownership.start();
 
-  const offsetLog = await openOffsetsStream(streams, kv);
-  const groups = await GroupCoordinator.load({
-    offsetLog,
-    kv,
+  // Group shards load while this broker leads them (all of them in standalone); a group whose
+  // shard is not loaded here gets NOT_COORDINATOR. The first loads are awaited so a standalone
+  // broker serves its groups from the start.
+  const groups = GroupCoordinator.create({
+    streams,
+    shards: groupShards.shards,
     now: Date.now,
     log,
     config: {
@@ -105,6 +109,8 @@ export async function startBroker(
       offsetsRetentionMs: config.int('offsets.retention.minutes') * 60_000,
     },
   });
+  groups.followLeadership(cluster);
+  await groups.settled();
 
   const metrics = new BrokerMetrics(
     () => streams.stats(),
@@ -130,7 +136,8 @@ export async function startBroker(
     now: Date.now,
     topicAdmin,
     logs,
-    appendGate: new AppendGate(() => offsetLog.ready()),
+    // Every stream of the client shares one WAL, so any open stream's ready() is the WAL's room.
+    appendGate: new AppendGate(() => groups.storageReady() ?? logs.all()[0]?.stream.ready() ?? Promise.resolve()),
     config,
     producerIds: new ProducerIdManager(kv),
     metrics,
@@ -201,14 +208,6 @@ async function ensureClusterId(kv: KvStore, wanted: string | undefined): Promise
   const id = wanted ?? randomBytes(16).toString('base64url');
   await kv.put(CLUSTER_ID_KEY, Buffer.from(id));
   return id;
-}
-
-async function openOffsetsStream(streams: StreamClient, kv: KvStore): Promise<Stream> {
-  const raw = kv.get(OFFSETS_STREAM_KEY);
-  if (raw) return streams.openStream(Number(raw.toString('utf8')));
-  const stream = await streams.createStream();
-  await kv.put(OFFSETS_STREAM_KEY, Buffer.from(String(stream.id)));
-  return stream;
 }
 
 async function snapshotProducers(logs: readonly { snapshotProducers(): Promise<void>; topic: string; partition: number }[], log: Logger): Promise<void> {

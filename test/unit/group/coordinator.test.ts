@@ -82,10 +82,10 @@ describe('group coordinator: rebalance state machine', () => {
   });
 
   it('defaults the initial rebalance delay to 3000 ms like Kafka', async () => {
-    const { GroupCoordinator } = await import('../../../broker/src/group/coordinator.js');
+    const { GroupShardCoordinator } = await import('../../../broker/src/group/shard-coordinator.js');
     const { FakeClock, MemoryKv, MemoryStream } = await import('./fakes.js');
     const clock = new FakeClock();
-    const gc = await GroupCoordinator.load({ offsetLog: new MemoryStream(), kv: new MemoryKv(), now: () => clock.now, timers: clock });
+    const gc = await GroupShardCoordinator.load({ offsetLog: new MemoryStream(), kv: new MemoryKv(), now: () => clock.now, timers: clock });
     env = { clock, gc } as unknown as Env;
     expect(gc.config.initialRebalanceDelayMs).to.equal(3000);
     expect(gc.config.minSessionTimeoutMs).to.equal(6000);

@@ -2,9 +2,11 @@
  * Test doubles for the group coordinator: a fake clock with timers, an in-memory S3Stream
  * stream (durability either immediate or held until flush()), and an in-memory KV store.
  */
-import type { AppendResult, FetchedBatch, KvStore, Stream } from '../../../broker/src/s3stream/api.js';
+import type { AppendResult, FetchedBatch, KvStore, Stream, StreamClient } from '../../../broker/src/s3stream/api.js';
 import { OffsetOutOfRangeError, StreamClosedError, StreamFencedError } from '../../../broker/src/s3stream/api.js';
 import type { CancelTimer, Timers } from '../../../broker/src/group/timers.js';
+import { GROUP_SHARDS_TOPIC, type ClusterView, type PartitionLeadership } from '../../../broker/src/kafka/cluster/cluster-view.js';
+import type { NodeInfo } from '../../../broker/src/kafka/context.js';
 
 interface Task {
   at: number;
@@ -76,7 +78,6 @@ export class StreamData {
 }
 
 export class MemoryStream implements Stream {
-  readonly id = 7;
   readonly epoch: number;
   /** When false, appends become durable only on flush(). */
   autoDurable = true;
@@ -86,7 +87,10 @@ export class MemoryStream implements Stream {
   private pending: Pending[] = [];
   private closed = false;
 
-  constructor(readonly data: StreamData = new StreamData()) {
+  constructor(
+    readonly data: StreamData = new StreamData(),
+    readonly id = 7,
+  ) {
     this.epoch = ++data.epoch;
   }
 
@@ -95,7 +99,7 @@ export class MemoryStream implements Stream {
     // Non-durable appends are lost, as with a crash.
     this.data.batches = this.data.batches.filter((b) => b.baseOffset < this.data.confirm);
     this.data.next = this.data.confirm;
-    return new MemoryStream(this.data);
+    return new MemoryStream(this.data, this.id);
   }
 
   startOffset(): number {
@@ -198,5 +202,98 @@ export class MemoryKv implements KvStore {
   }
   async delete(key: string): Promise<void> {
     this.map.delete(key);
+  }
+}
+
+/**
+ * The storage a group coordinator needs of a StreamClient, in memory: streams by id whose handles
+ * are fenced by the next open (as S3Stream does), and one KV store. Several coordinators sharing
+ * one instance behave like brokers sharing one object store.
+ */
+export class MemoryStreamClient implements Pick<StreamClient, 'createStream' | 'openStream' | 'deleteStream' | 'kv'> {
+  readonly kv = new MemoryKv();
+  readonly streams = new Map<number, StreamData>();
+  /** Every handle handed out, newest last (tests hold appends of a handle with autoDurable = false). */
+  readonly handles: MemoryStream[] = [];
+  opens = 0;
+  /** When set, openStream/createStream throw it (a failing object store). */
+  failOpens: Error | undefined;
+  private nextId = 100;
+
+  async createStream(): Promise<MemoryStream> {
+    if (this.failOpens) throw this.failOpens;
+    const id = this.nextId++;
+    this.streams.set(id, new StreamData());
+    return this.openStream(id);
+  }
+
+  async openStream(id: number): Promise<MemoryStream> {
+    if (this.failOpens) throw this.failOpens;
+    const data = this.streams.get(id);
+    if (!data) throw new Error(`stream ${id} does not exist`);
+    // Appends that never became durable are lost when another handle takes the stream over.
+    data.batches = data.batches.filter((b) => b.baseOffset < data.confirm);
+    data.next = data.confirm;
+    this.opens++;
+    const h = new MemoryStream(data, id);
+    this.handles.push(h);
+    return h;
+  }
+
+  async deleteStream(id: number): Promise<void> {
+    this.streams.delete(id);
+  }
+
+  /** The newest handle of a stream. */
+  handle(id: number): MemoryStream | undefined {
+    return this.handles.filter((h) => h.id === id).at(-1);
+  }
+}
+
+/**
+ * Leadership of a cluster as the controller would publish it, seen through one ClusterView per
+ * broker (same state, different localNodeId). Changes notify every view's listeners, batched per
+ * publish() like a replicated metadata update.
+ */
+export class FakeCluster {
+  readonly nodes = new Map<number, NodeInfo>();
+  private readonly leaders = new Map<string, PartitionLeadership>();
+  private readonly listeners = new Set<() => void>();
+
+  constructor(nodeIds: readonly number[]) {
+    for (const id of nodeIds) this.nodes.set(id, { nodeId: id, host: `broker${id}.local`, port: 9000 + id, rack: null });
+  }
+
+  /** Sets who leads each shard (-1: nobody), bumping each changed shard's leader epoch, then notifies. */
+  publish(shardLeaders: Readonly<Record<number, number>>): void {
+    for (const [shard, leader] of Object.entries(shardLeaders)) {
+      const key = `${GROUP_SHARDS_TOPIC}/${shard}`;
+      const cur = this.leaders.get(key);
+      this.leaders.set(key, { leader, leaderEpoch: cur ? cur.leaderEpoch + 1 : 0 });
+    }
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Every shard in [0, shards) led by `leader`. */
+  publishAll(shards: number, leader: number): void {
+    this.publish(Object.fromEntries(Array.from({ length: shards }, (_, i) => [i, leader])));
+  }
+
+  leadership(shard: number): PartitionLeadership | undefined {
+    return this.leaders.get(`${GROUP_SHARDS_TOPIC}/${shard}`);
+  }
+
+  view(localNodeId: number): ClusterView {
+    return {
+      localNodeId: () => localNodeId,
+      controllerId: () => Math.min(...this.nodes.keys()),
+      brokers: () => [...this.nodes.values()].sort((a, b) => a.nodeId - b.nodeId),
+      broker: (id) => this.nodes.get(id),
+      leadership: (topic, partition) => this.leaders.get(`${topic}/${partition}`),
+      onChange: (listener) => {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+      },
+    };
   }
 }

@@ -21,7 +21,8 @@ import syncGroup from '../../../broker/src/kafka/handlers/14_sync_group.js';
 import describeGroups from '../../../broker/src/kafka/handlers/15_describe_groups.js';
 import listGroups from '../../../broker/src/kafka/handlers/16_list_groups.js';
 import deleteGroups from '../../../broker/src/kafka/handlers/42_delete_groups.js';
-import { setup, type Env } from './helpers.js';
+import { FakeCluster } from './fakes.js';
+import { setupSharded, type ShardedEnv } from './helpers.js';
 
 const topics: TopicView = {
   partitionCount: (t) => (t === 'orders' ? 3 : undefined),
@@ -29,11 +30,14 @@ const topics: TopicView = {
   topicName: () => undefined,
 };
 
-function brokerOf(env: Env): BrokerContext {
-  const partial: Pick<BrokerContext, 'groups' | 'topics' | 'node' | 'now'> = {
+const SHARDS = 4;
+
+function brokerOf(env: ShardedEnv, cluster: FakeCluster): BrokerContext {
+  const partial: Pick<BrokerContext, 'groups' | 'topics' | 'node' | 'now' | 'cluster'> = {
     groups: env.gc,
     topics,
-    node: { nodeId: 3, host: 'broker.local', port: 9092, rack: null },
+    node: cluster.nodes.get(3)!,
+    cluster: cluster.view(3),
     now: () => env.clock.now,
   };
   // Group handlers use only these members of the context.
@@ -68,11 +72,17 @@ async function joinTwoStep(broker: BrokerContext, version: number, request: In<(
 }
 
 describe('group handlers over the codec', () => {
-  let env: Env;
+  let env: ShardedEnv;
+  let cluster: FakeCluster;
   let broker: BrokerContext;
   beforeEach(async () => {
-    env = await setup();
-    broker = brokerOf(env);
+    env = setupSharded({ shards: SHARDS });
+    cluster = new FakeCluster([3, 4]);
+    cluster.nodes.set(3, { nodeId: 3, host: 'broker.local', port: 9092, rack: null });
+    cluster.publishAll(SHARDS, 3);
+    env.gc.followLeadership(cluster.view(3));
+    await env.gc.settled();
+    broker = brokerOf(env, cluster);
   });
   afterEach(async () => {
     await env.gc.close();

@@ -1,14 +1,15 @@
 /** Shared set-up for group coordinator tests. */
-import { GroupCoordinator } from '../../../broker/src/group/coordinator.js';
+import { GroupShardCoordinator } from '../../../broker/src/group/shard-coordinator.js';
 import type { GroupCoordinatorConfigInput } from '../../../broker/src/group/config.js';
 import type { GroupProtocol, JoinGroupRequest, JoinGroupResult, SyncGroupResult } from '../../../broker/src/group/types.js';
-import { FakeClock, MemoryKv, MemoryStream } from './fakes.js';
+import { GroupCoordinator } from '../../../broker/src/group/coordinator.js';
+import { FakeClock, MemoryKv, MemoryStream, MemoryStreamClient } from './fakes.js';
 
 export interface Env {
   clock: FakeClock;
   stream: MemoryStream;
   kv: MemoryKv;
-  gc: GroupCoordinator;
+  gc: GroupShardCoordinator;
   logs: { level: string; msg: string }[];
 }
 
@@ -18,7 +19,7 @@ export async function setup(config: GroupCoordinatorConfigInput = {}, from?: Pic
   const kv = from?.kv ?? new MemoryKv();
   const logs: { level: string; msg: string }[] = [];
   let n = 0;
-  const gc = await GroupCoordinator.load({
+  const gc = await GroupShardCoordinator.load({
     offsetLog: stream,
     kv,
     now: () => clock.now,
@@ -28,6 +29,35 @@ export async function setup(config: GroupCoordinatorConfigInput = {}, from?: Pic
     config: { initialRebalanceDelayMs: 0, ...config },
   });
   return { clock, stream, kv, gc, logs };
+}
+
+export interface ShardedEnv {
+  clock: FakeClock;
+  storage: MemoryStreamClient;
+  gc: GroupCoordinator;
+  logs: { level: string; msg: string; fields?: Record<string, unknown> }[];
+}
+
+/** A sharded coordinator over shared in-memory storage (pass another env's clock and storage for a second broker). */
+export function setupSharded(
+  opts: { shards?: number; config?: GroupCoordinatorConfigInput; loadRetryMs?: number } = {},
+  from?: Pick<ShardedEnv, 'clock' | 'storage'>,
+): ShardedEnv {
+  const clock = from?.clock ?? new FakeClock();
+  const storage = from?.storage ?? new MemoryStreamClient();
+  const logs: ShardedEnv['logs'] = [];
+  let n = 0;
+  const gc = GroupCoordinator.create({
+    streams: storage,
+    shards: opts.shards ?? 4,
+    now: () => clock.now,
+    timers: clock,
+    log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
+    randomId: () => `uuid${++n}`,
+    config: { initialRebalanceDelayMs: 0, ...opts.config },
+    ...(opts.loadRetryMs !== undefined ? { loadRetryMs: opts.loadRetryMs } : {}),
+  });
+  return { clock, storage, gc, logs };
 }
 
 export function proto(name = 'range', metadata = 'sub'): GroupProtocol {

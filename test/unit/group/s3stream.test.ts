@@ -4,7 +4,7 @@
  * nothing on local disk.
  */
 import { expect } from 'chai';
-import { GroupCoordinator } from '../../../broker/src/group/coordinator.js';
+import { GroupShardCoordinator } from '../../../broker/src/group/shard-coordinator.js';
 import { MemoryObjectStore, openStreamClient, type Stream, type StreamClient } from '../../../broker/src/s3stream/index.js';
 import { FakeClock } from './fakes.js';
 
@@ -24,8 +24,8 @@ describe('group coordinator over S3Stream', () => {
     const store = new MemoryObjectStore();
     const clock = new FakeClock();
     const load = (stream: Stream, client: StreamClient) =>
-      GroupCoordinator.load({ offsetLog: stream, kv: client.kv, now: () => clock.now, timers: clock, config: { initialRebalanceDelayMs: 0, snapshotEveryRecords: 20, snapshotIntervalMs: 0 } });
-    const commit = (gc: GroupCoordinator, i: number) =>
+      GroupShardCoordinator.load({ offsetLog: stream, kv: client.kv, now: () => clock.now, timers: clock, config: { initialRebalanceDelayMs: 0, snapshotEveryRecords: 20, snapshotIntervalMs: 0 } });
+    const commit = (gc: GroupShardCoordinator, i: number) =>
       gc.commitOffsets({
         groupId: `g${i % 3}`,
         generationId: -1,
