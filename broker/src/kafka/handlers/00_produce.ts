@@ -6,10 +6,14 @@
  * Appends go through the broker's AppendGate: requests append one after another in arrival
  * order, each once the WAL has room, so pipelined requests keep their order and a slow object
  * store slows producers down instead of growing memory.
+ * Only partitions this broker leads (and has open) are appended to; the others answer
+ * NOT_LEADER_OR_FOLLOWER with the current leader and its endpoint (v10+). Produce requests carry no
+ * leader epoch to check.
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Produce } from '../../protocol/messages/00_produce.js';
 import { splitBatches } from '../../protocol/record-batch.js';
+import { leaderEndpoints, servedPartition, type LeaderHint } from '../cluster/leadership.js';
 import { topicNameProblem } from '../topics/topic-names.js';
 import { defineHandler, NO_RESPONSE } from '../handler.js';
 
@@ -21,6 +25,7 @@ interface PartitionResponse {
   logStartOffset: bigint;
   errorMessage: string | null;
   recordErrors: { batchIndex: number; batchIndexErrorMessage: string | null }[];
+  currentLeader?: LeaderHint;
 }
 
 export default defineHandler(Produce, { min: 3, max: 11 }, async (req, _ctx, broker) => {
@@ -47,7 +52,9 @@ export default defineHandler(Produce, { min: 3, max: 11 }, async (req, _ctx, bro
   const responses = await broker.appendGate.run(() => appendAll());
   if (req.acks === 0) return NO_RESPONSE;
   await Promise.all(waits);
-  return { responses, throttleTimeMs: 0 };
+  const hints = responses.flatMap((t) => t.partitionResponses.map((p) => p.currentLeader));
+  const nodeEndpoints = leaderEndpoints(broker.cluster, hints).map((n) => ({ nodeId: n.nodeId, host: n.host, port: n.port, rack: n.rack }));
+  return { responses, throttleTimeMs: 0, nodeEndpoints };
 
   function appendAll() {
     const now = broker.now();
@@ -66,9 +73,9 @@ export default defineHandler(Produce, { min: 3, max: 11 }, async (req, _ctx, bro
         const fail = (code: number, message: string): PartitionResponse => ({ ...res, errorCode: code, errorMessage: message });
         const nameProblem = topicNameProblem(t.name);
         if (nameProblem) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
-        const topic = broker.topicAdmin.registry.get(t.name);
-        const log = broker.logs.get(t.name, p.index);
-        if (!topic || !log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic-partition ${t.name}-${p.index}`);
+        const served = servedPartition(broker, t.name, p.index);
+        if (!served.ok) return { ...fail(served.errorCode, served.errorMessage), ...(served.currentLeader ? { currentLeader: served.currentLeader } : {}) };
+        const { topic, log } = served;
         if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
         const split = splitBatches(p.records);
         if (!split.ok) {

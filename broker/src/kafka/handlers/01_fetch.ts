@@ -6,6 +6,9 @@
  * partition. No transactions, so the last stable offset equals the high watermark.
  * Fetch sessions are not created (sessionId 0 in every response is legal for all clients); a
  * request naming a session we never issued gets FETCH_SESSION_ID_NOT_FOUND.
+ * Only partitions this broker leads are read; the others answer NOT_LEADER_OR_FOLLOWER with the
+ * current leader (v12+) and its endpoint (v16+), also when leadership moves during a long poll. A
+ * CurrentLeaderEpoch (v9+) newer than ours is UNKNOWN_LEADER_EPOCH, an older one FENCED_LEADER_EPOCH.
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Fetch } from '../../protocol/messages/01_fetch.js';
@@ -13,12 +16,14 @@ import { OffsetOutOfRangeError } from '../../s3stream/api.js';
 import type { BrokerContext } from '../context.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { defineHandler } from '../handler.js';
+import { leaderEndpoints, leaderEpochError, servedPartition, type LeaderHint } from '../cluster/leadership.js';
 
 interface Target {
   log: PartitionLog | undefined;
   fetchOffset: number;
   partitionMaxBytes: number;
   errorCode: number;
+  currentLeader?: LeaderHint;
 }
 
 interface PartitionOut {
@@ -28,7 +33,7 @@ interface PartitionOut {
   lastStableOffset: bigint;
   logStartOffset: bigint;
   records: Buffer;
-  currentLeader?: { leaderId: number; leaderEpoch: number };
+  currentLeader?: LeaderHint;
 }
 
 const MAX_WAIT_CAP_MS = 30_000;
@@ -46,26 +51,25 @@ export default defineHandler(Fetch, { min: 4, max: 16 }, async (req, ctx, broker
       topicId: t.topicId,
       targets: t.partitions.map(
         (p): Target & { partition: number } => {
-          const log = name === undefined ? undefined : broker.logs.get(name, p.partition);
-          return {
-            partition: p.partition,
-            log,
-            fetchOffset: Number(p.fetchOffset),
-            partitionMaxBytes: p.partitionMaxBytes,
-            errorCode: log ? 0 : name === undefined ? unknownCode : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          };
+          const base = { partition: p.partition, log: undefined, fetchOffset: Number(p.fetchOffset), partitionMaxBytes: p.partitionMaxBytes };
+          if (name === undefined) return { ...base, errorCode: unknownCode };
+          const served = servedPartition(broker, name, p.partition);
+          if (!served.ok) return { ...base, errorCode: served.errorCode, ...(served.currentLeader ? { currentLeader: served.currentLeader } : {}) };
+          const epochError = leaderEpochError(p.currentLeaderEpoch, served.log);
+          if (epochError) return { ...base, errorCode: epochError.errorCode };
+          return { ...base, log: served.log, errorCode: 0 };
         },
       ),
     };
   });
 
-  let result = await readAll(topics, req.maxBytes);
+  let result = await readAll(topics, req.maxBytes, broker);
   const maxWait = Math.min(Math.max(req.maxWaitMs, 0), MAX_WAIT_CAP_MS);
   // Like Kafka's fetch purgatory: answer once minBytes are available or maxWait has passed.
   const deadline = Date.now() + maxWait;
   while (req.minBytes > 0 && result.bytes < req.minBytes && result.errors === 0 && Date.now() < deadline) {
     await waitForAny(topics.flatMap((t) => t.targets), deadline - Date.now(), broker);
-    result = await readAll(topics, req.maxBytes);
+    result = await readAll(topics, req.maxBytes, broker);
   }
   for (const t of topics) {
     const outs = result.partitions[topics.indexOf(t)]!;
@@ -73,17 +77,20 @@ export default defineHandler(Fetch, { min: 4, max: 16 }, async (req, ctx, broker
       if (target.log) broker.metrics.recordOut(target.log.topic, target.partition, outs[i]!.records.length);
     });
   }
+  const hints = result.partitions.flatMap((outs) => outs.map((o) => o.currentLeader));
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     sessionId: 0,
     responses: topics.map((t, i) => ({ topic: t.topic, topicId: t.topicId, partitions: result.partitions[i]! })),
+    nodeEndpoints: leaderEndpoints(broker.cluster, hints).map((n) => ({ nodeId: n.nodeId, host: n.host, port: n.port, rack: n.rack })),
   };
 });
 
 async function readAll(
   topics: { targets: (Target & { partition: number })[] }[],
   maxBytes: number,
+  broker: BrokerContext,
 ): Promise<{ partitions: PartitionOut[][]; bytes: number; errors: number }> {
   let budget = maxBytes > 0 ? maxBytes : 0x7fffffff;
   let bytes = 0;
@@ -99,10 +106,22 @@ async function readAll(
         lastStableOffset: -1n,
         logStartOffset: -1n,
         records: Buffer.alloc(0),
+        ...(target.currentLeader ? { currentLeader: target.currentLeader } : {}),
       };
       outs.push(out);
       const log = target.log;
       if (!log) {
+        errors++;
+        continue;
+      }
+      if (!log.isOpen()) {
+        // Released while this request waited: the partition moved (or its topic was deleted).
+        const served = servedPartition(broker, log.topic, log.partition);
+        out.errorCode = served.ok ? ErrorCode.NOT_LEADER_OR_FOLLOWER : served.errorCode;
+        if (!served.ok && served.currentLeader) out.currentLeader = served.currentLeader;
+        target.log = undefined;
+        target.errorCode = out.errorCode;
+        if (out.currentLeader) target.currentLeader = out.currentLeader;
         errors++;
         continue;
       }
@@ -130,7 +149,8 @@ async function readAll(
           out.lastStableOffset = out.highWatermark;
           out.logStartOffset = BigInt(log.logStartOffset());
         } else {
-          out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          // A read cut short by a release is a leadership change, not a storage failure.
+          out.errorCode = log.isOpen() ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NOT_LEADER_OR_FOLLOWER;
         }
         errors++;
       }

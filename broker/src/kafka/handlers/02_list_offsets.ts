@@ -3,10 +3,13 @@
  * -1 latest (high watermark; equal to the last stable offset, there are no transactions),
  * -2 earliest (log start), -3 max timestamp (v7+), otherwise the first offset whose timestamp is
  * at or after the given one (offset -1 when there is none). v0 answers in the old array form.
+ * Partitions this broker does not lead answer NOT_LEADER_OR_FOLLOWER; a CurrentLeaderEpoch (v4+)
+ * newer than ours is UNKNOWN_LEADER_EPOCH, an older one FENCED_LEADER_EPOCH.
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { ListOffsets } from '../../protocol/messages/02_list_offsets.js';
 import { defineHandler } from '../handler.js';
+import { leaderEpochError, servedPartition } from '../cluster/leadership.js';
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -18,7 +21,7 @@ export default defineHandler(ListOffsets, { min: 0, max: 8 }, async (req, ctx, b
   for (const t of req.topics) {
     const partitions = [];
     for (const p of t.partitions) {
-      const log = broker.logs.get(t.name, p.partitionIndex);
+      const served = servedPartition(broker, t.name, p.partitionIndex);
       const out = {
         partitionIndex: p.partitionIndex,
         errorCode: 0,
@@ -27,8 +30,14 @@ export default defineHandler(ListOffsets, { min: 0, max: 8 }, async (req, ctx, b
         offset: -1n,
         leaderEpoch: -1,
       };
-      if (!log) {
-        partitions.push({ ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+      if (!served.ok) {
+        partitions.push({ ...out, errorCode: served.errorCode });
+        continue;
+      }
+      const log = served.log;
+      const epochError = leaderEpochError(p.currentLeaderEpoch, log);
+      if (epochError) {
+        partitions.push({ ...out, errorCode: epochError.errorCode });
         continue;
       }
       out.leaderEpoch = log.leaderEpoch;

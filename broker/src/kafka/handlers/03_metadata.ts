@@ -2,8 +2,10 @@
  * Metadata: v0-12.
  * Behaviour: a null topic list (v1+) or an empty one in v0 means all topics. Unknown topics are
  * created when auto.create.topics.enable is on and the request allows it (v4+; earlier versions
- * always allow). Standalone: this broker leads every partition; replicas and ISR are [itself]
- * because durability comes from the object store, not from replicas.
+ * always allow; only the active controller creates, other brokers answer UNKNOWN_TOPIC_OR_PARTITION).
+ * Brokers, controller and partition leaders come from the ClusterView; replicas and ISR are
+ * [leader] because durability comes from the object store, not from replicas; a partition without
+ * a live leader is LEADER_NOT_AVAILABLE with leader -1 and empty lists, as Kafka reports it.
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Metadata } from '../../protocol/messages/03_metadata.js';
@@ -12,6 +14,8 @@ import type { BrokerContext } from '../context.js';
 import type { TopicRecord } from '../topics/topic-registry.js';
 import { topicNameProblem } from '../topics/topic-names.js';
 import { defineHandler } from '../handler.js';
+import { isActiveController } from '../cluster/cluster-view.js';
+import { describedLeadership } from '../cluster/leadership.js';
 
 export default defineHandler(Metadata, { min: 0, max: 12 }, async (req, ctx, broker) => {
   const v = ctx.apiVersion;
@@ -34,7 +38,7 @@ export default defineHandler(Metadata, { min: 0, max: 12 }, async (req, ctx, bro
         continue;
       }
       let t = broker.topicAdmin.registry.get(name);
-      if (!t && allowAuto && broker.config.bool('auto.create.topics.enable')) {
+      if (!t && allowAuto && broker.config.bool('auto.create.topics.enable') && isActiveController(broker.cluster)) {
         const r = await broker.topicAdmin.autoCreate(name);
         if (r.errorCode !== 0) {
           topics.push({ errorCode: r.errorCode, name, partitions: [] });
@@ -55,19 +59,14 @@ export default defineHandler(Metadata, { min: 0, max: 12 }, async (req, ctx, bro
 });
 
 function describe(t: TopicRecord, broker: BrokerContext) {
-  const me = broker.node.nodeId;
   return {
     errorCode: 0,
     name: t.name,
     topicId: t.id,
     isInternal: false,
     partitions: t.partitions.map((p, i) => ({
-      errorCode: broker.logs.get(t.name, i) ? 0 : ErrorCode.LEADER_NOT_AVAILABLE,
       partitionIndex: i,
-      leaderId: me,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [me],
-      isrNodes: [me],
+      ...describedLeadership(broker, t.name, i, p.leaderEpoch),
       offlineReplicas: [],
     })),
   };

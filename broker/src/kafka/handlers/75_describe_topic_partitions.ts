@@ -1,18 +1,18 @@
 /**
  * DescribeTopicPartitions: v0. What Kafka 3.8+ tools (kafka-topics --describe) use instead of
  * Metadata: topics in name order (all topics when none is named), partitions paged by
- * responsePartitionLimit with a cursor. There are no replicas, so the eligible-leader lists are
- * empty, as Kafka reports them without ELR.
+ * responsePartitionLimit with a cursor. Leaders from the ClusterView, as Metadata reports them.
+ * There are no replicas, so the eligible-leader lists are empty, as Kafka reports them without ELR.
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { DescribeTopicPartitions } from '../../protocol/messages/75_describe_topic_partitions.js';
 import { defineHandler } from '../handler.js';
+import { describedLeadership } from '../cluster/leadership.js';
 
 export default defineHandler(DescribeTopicPartitions, { min: 0, max: 0 }, (req, _ctx, broker) => {
   const registry = broker.topicAdmin.registry;
   const names = (req.topics.length === 0 ? registry.list().map((t) => t.name) : req.topics.map((t) => t.name)).sort();
   const limit = Math.max(1, req.responsePartitionLimit);
-  const me = broker.node.nodeId;
   const topics = [];
   let budget = limit;
   let nextCursor: { topicName: string; partitionIndex: number } | null = null;
@@ -36,12 +36,8 @@ export default defineHandler(DescribeTopicPartitions, { min: 0, max: 0 }, (req, 
       }
       budget--;
       partitions.push({
-        errorCode: broker.logs.get(name, i) ? 0 : ErrorCode.LEADER_NOT_AVAILABLE,
         partitionIndex: i,
-        leaderId: me,
-        leaderEpoch: t.partitions[i]!.leaderEpoch,
-        replicaNodes: [me],
-        isrNodes: [me],
+        ...describedLeadership(broker, name, i, t.partitions[i]!.leaderEpoch),
         eligibleLeaderReplicas: [],
         lastKnownElr: [],
         offlineReplicas: [],
