@@ -1,14 +1,21 @@
 /**
  * CreateTopics: v0-7. numPartitions/replicationFactor -1 take broker defaults (v4+ semantics,
  * accepted at every version). Manual replica assignments are refused: partitions have no
- * replicas to place; leadership is decided by the broker.
+ * replicas to place; leadership is decided by the broker. Only the active controller creates
+ * topics: other brokers answer NOT_CONTROLLER for every topic (clients retry there).
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { CreateTopics } from '../../protocol/messages/19_create_topics.js';
 import { describeResource, ResourceType } from '../config/config-resources.js';
 import { defineHandler } from '../handler.js';
+import { notControllerError } from '../cluster/leadership.js';
 
 export default defineHandler(CreateTopics, { min: 0, max: 7 }, async (req, ctx, broker) => {
+  const notController = notControllerError(broker.cluster);
+  if (notController) {
+    const errorMessage = ctx.apiVersion >= 1 ? notController.errorMessage : null;
+    return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, errorCode: notController.errorCode, errorMessage })) };
+  }
   const topics = [];
   const seen = new Map<string, number>();
   for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);

@@ -1,10 +1,15 @@
-/** AlterConfigs: v0-2. Replaces a topic's whole set of overrides; broker configs are static. */
+/** AlterConfigs: v0-2. Replaces a topic's whole set of overrides; broker configs are static. Controller only (others: NOT_CONTROLLER per resource). */
 import { ErrorCode } from '../../protocol/errors.js';
 import { AlterConfigs } from '../../protocol/messages/33_alter_configs.js';
 import { ResourceType, brokerAlterRefusal } from '../config/config-resources.js';
 import { defineHandler } from '../handler.js';
+import { notControllerError } from '../cluster/leadership.js';
 
 export default defineHandler(AlterConfigs, { min: 0, max: 2 }, async (req, _ctx, broker) => {
+  const notController = notControllerError(broker.cluster);
+  if (notController) {
+    return { throttleTimeMs: 0, responses: req.resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, ...notController })) };
+  }
   const responses = [];
   for (const r of req.resources) {
     const base = { resourceType: r.resourceType, resourceName: r.resourceName };

@@ -1,9 +1,12 @@
-/** CreatePartitions: v0-3. Grows a topic; manual assignments are refused (the broker places partitions). */
+/** CreatePartitions: v0-3. Grows a topic; manual assignments are refused (the broker places partitions). Controller only (others: NOT_CONTROLLER). */
 import { ErrorCode } from '../../protocol/errors.js';
 import { CreatePartitions } from '../../protocol/messages/37_create_partitions.js';
 import { defineHandler } from '../handler.js';
+import { notControllerError } from '../cluster/leadership.js';
 
 export default defineHandler(CreatePartitions, { min: 0, max: 3 }, async (req, _ctx, broker) => {
+  const notController = notControllerError(broker.cluster);
+  if (notController) return { throttleTimeMs: 0, results: req.topics.map((t) => ({ name: t.name, ...notController })) };
   const results = [];
   for (const t of req.topics) {
     if (t.assignments !== null && t.assignments.length > 0) {

@@ -1,8 +1,9 @@
-/** IncrementalAlterConfigs: v0-1. SET, DELETE, APPEND, SUBTRACT on topic configs; broker configs are static. */
+/** IncrementalAlterConfigs: v0-1. SET, DELETE, APPEND, SUBTRACT on topic configs; broker configs are static. Controller only (others: NOT_CONTROLLER per resource). */
 import { ErrorCode } from '../../protocol/errors.js';
 import { IncrementalAlterConfigs } from '../../protocol/messages/44_incremental_alter_configs.js';
 import { ResourceType, brokerAlterRefusal } from '../config/config-resources.js';
 import { defineHandler } from '../handler.js';
+import { notControllerError } from '../cluster/leadership.js';
 
 const SET = 0;
 const DELETE = 1;
@@ -10,6 +11,10 @@ const APPEND = 2;
 const SUBTRACT = 3;
 
 export default defineHandler(IncrementalAlterConfigs, { min: 0, max: 1 }, async (req, _ctx, broker) => {
+  const notController = notControllerError(broker.cluster);
+  if (notController) {
+    return { throttleTimeMs: 0, responses: req.resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, ...notController })) };
+  }
   const responses = [];
   for (const r of req.resources) {
     const base = { resourceType: r.resourceType, resourceName: r.resourceName };
