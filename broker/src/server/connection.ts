@@ -12,6 +12,12 @@
  * Responses are written strictly in request order. A request answered with NO_RESPONSE (produce
  * with acks=0) takes its place in the order but writes nothing. Reading pauses while too many
  * requests are queued, which bounds memory per connection.
+ *
+ * Unordered requests (internal RPC between brokers, see cluster/rpc/) are the other exception:
+ * they start at once, run concurrently with everything, and are answered as soon as they
+ * complete, because their client matches answers by correlation id and a held long poll must not
+ * delay a heartbeat. They take no place in the ordered response stream but count towards the
+ * in-flight limit.
  */
 import type { Socket } from 'node:net';
 import { FrameError, FrameReader } from './frame-reader.js';
@@ -26,6 +32,8 @@ export interface ConnectionOptions {
   dispatch: (frame: Buffer, connectionId: number) => Promise<DispatchResult>;
   /** Whether a request may run concurrently with the pipelineable requests right before it. */
   pipelineable: (frame: Buffer) => boolean;
+  /** Whether a request runs outside the order altogether and is answered whenever it completes. */
+  unordered?: (frame: Buffer) => boolean;
   onError: (connectionId: number, err: Error) => void;
   onClose: (connectionId: number) => void;
 }
@@ -41,6 +49,7 @@ export class Connection {
   /** Frames received but not started yet, with their response slots. */
   private readonly waiting: { frame: Buffer; slot: Slot; pipelineable: boolean }[] = [];
   private running = 0;
+  private runningUnordered = 0;
   private runningExclusive = false;
   private closed = false;
   private paused = false;
@@ -80,13 +89,17 @@ export class Connection {
       return;
     }
     for (const frame of frames) this.start(frame);
-    if (!this.paused && this.queue.length >= this.opts.maxInFlight) {
+    if (!this.paused && this.queue.length + this.runningUnordered >= this.opts.maxInFlight) {
       this.paused = true;
       this.socket.pause();
     }
   }
 
   private start(frame: Buffer): void {
+    if (this.opts.unordered?.(frame)) {
+      this.runUnordered(frame);
+      return;
+    }
     const slot: Slot = { done: false, response: null };
     this.queue.push(slot);
     this.waiting.push({ frame, slot, pipelineable: this.opts.pipelineable(frame) });
@@ -125,12 +138,31 @@ export class Connection {
     );
   }
 
+  private runUnordered(frame: Buffer): void {
+    this.runningUnordered++;
+    this.opts.dispatch(frame, this.opts.id).then(
+      (response) => {
+        this.runningUnordered--;
+        if (response && !this.closed) this.socket.write(response);
+        this.maybeResume();
+      },
+      (err: unknown) => {
+        this.opts.onError(this.opts.id, err instanceof Error ? err : new Error(String(err)));
+        this.close();
+      },
+    );
+  }
+
   private drain(): void {
     while (this.queue.length > 0 && this.queue[0]!.done) {
       const slot = this.queue.shift()!;
       if (slot.response && !this.closed) this.socket.write(slot.response);
     }
-    if (this.paused && this.queue.length < this.opts.maxInFlight && !this.closed) {
+    this.maybeResume();
+  }
+
+  private maybeResume(): void {
+    if (this.paused && this.queue.length + this.runningUnordered < this.opts.maxInFlight && !this.closed) {
       this.paused = false;
       this.socket.resume();
     }

@@ -7,6 +7,12 @@
  * body (error 35 plus the full key list) so the client can retry with a version it shares. A
  * request whose body does not decode is a protocol violation: the connection is closed (as Kafka
  * does), nothing is guessed.
+ *
+ * Internal RPC keys (cluster/rpc/, a reserved range) go to the router set with serveInternal():
+ * it answers every request itself (errors included), they are never advertised in ApiVersions,
+ * and a key it has no method for is treated as any unknown key. unordered() tells the connection
+ * they may run concurrently and be answered out of order (the internal client matches by
+ * correlation id), so a held long poll does not delay a heartbeat.
  */
 import type { Logger } from 'winston';
 import { decodeMessage, encodeMessage, isFlexible } from '../protocol/codec.js';
@@ -31,12 +37,31 @@ export interface ApiRange {
   maxVersion: number;
 }
 
+/** The connection a request came in on, as the internal RPC router sees it. */
+export interface InternalConnection {
+  readonly id: number;
+  readonly clientHost: string;
+  /** Aborted when the connection closes. */
+  readonly closed?: AbortSignal;
+}
+
+/** The extension point for internal RPC (implemented by cluster/rpc/RpcRouter). */
+export interface InternalRequests {
+  /** Whether the key is in the reserved internal range. */
+  isInternal(apiKey: number): boolean;
+  /** Whether a method is registered for this key and version. */
+  serves(apiKey: number, apiVersion: number): boolean;
+  /** The whole response frame; answers bad requests with an error response instead of throwing. */
+  dispatch(frame: Buffer, conn: InternalConnection): Promise<Buffer>;
+}
+
 export class ProtocolViolation extends Error {
   override readonly name = 'ProtocolViolation';
 }
 
 export class Dispatcher {
   private readonly handlers = new Map<number, Handler>();
+  private internal: InternalRequests | undefined;
 
   constructor(
     handlers: readonly Handler[],
@@ -57,9 +82,24 @@ export class Dispatcher {
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  async dispatch(frame: Buffer, conn: { id: number; clientHost: string }): Promise<Buffer | null> {
+  /** Routes the internal RPC key range to `router` (once). */
+  serveInternal(router: InternalRequests): void {
+    if (this.internal) throw new Error('the dispatcher already has an internal RPC router');
+    for (const key of this.handlers.keys()) {
+      if (router.isInternal(key)) throw new Error(`Kafka handler for API key ${key} is inside the internal RPC range`);
+    }
+    this.internal = router;
+  }
+
+  /** Whether this request may run outside the connection's one-at-a-time order (internal RPC). */
+  unordered(frame: Buffer): boolean {
+    return this.internal?.isInternal(frame.readInt16BE(0)) ?? false;
+  }
+
+  async dispatch(frame: Buffer, conn: InternalConnection): Promise<Buffer | null> {
     const r = new Reader(frame);
     const { apiKey, apiVersion, correlationId } = readRequestHeaderPrefix(r);
+    if (this.internal?.serves(apiKey, apiVersion)) return this.internal.dispatch(frame, conn);
     const handler = this.handlers.get(apiKey);
     if (!handler || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       return this.unsupported(apiKey, apiVersion, correlationId, conn.id);

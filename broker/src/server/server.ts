@@ -1,4 +1,5 @@
 /** The Kafka listener: accepts connections and hands frames to the dispatcher. */
+import { setMaxListeners } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'winston';
 import { Connection } from './connection.js';
@@ -42,15 +43,24 @@ export class KafkaServer {
   private accept(socket: Socket): void {
     const id = this.nextId++;
     const clientHost = socket.remoteAddress ?? 'unknown';
+    // Tells held internal requests (long polls) that nobody is waiting for them any more; each
+    // in-flight internal request listens once, bounded by the in-flight limit.
+    const closed = new AbortController();
+    setMaxListeners(this.opts.maxInFlightPerConnection + 16, closed.signal);
     const conn = new Connection(socket, {
       id,
       maxFrameBytes: this.opts.maxRequestBytes,
       maxInFlight: this.opts.maxInFlightPerConnection,
-      dispatch: (frame) => this.dispatcher.dispatch(frame, { id, clientHost }),
+      dispatch: (frame) => this.dispatcher.dispatch(frame, { id, clientHost, closed: closed.signal }),
       // Produce (API key 0) pipelines; everything else runs one at a time, as in Kafka.
       pipelineable: (frame) => frame.readInt16BE(0) === 0,
+      // Internal RPC runs concurrently and is answered by correlation id (see Connection).
+      unordered: (frame) => this.dispatcher.unordered(frame),
       onError: (connectionId, err) => this.log.warn('connection error', { connectionId, clientHost, error: err.message }),
-      onClose: (connectionId) => this.connections.delete(connectionId),
+      onClose: (connectionId) => {
+        closed.abort();
+        this.connections.delete(connectionId);
+      },
     });
     this.connections.set(id, conn);
   }
