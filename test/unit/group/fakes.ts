@@ -190,6 +190,14 @@ export class MemoryStream implements Stream {
 export class MemoryKv implements KvStore {
   readonly map = new Map<string, Buffer>();
   puts = 0;
+  /** Makes the next put/delete of a matching key throw (a crash point); cleared when it fires. */
+  failNext: { key: (key: string) => boolean; op: 'put' | 'delete' } | undefined;
+  private maybeFail(op: 'put' | 'delete', key: string): void {
+    if (this.failNext && this.failNext.op === op && this.failNext.key(key)) {
+      this.failNext = undefined;
+      throw new Error(`injected failure: ${op} ${key}`);
+    }
+  }
   get(key: string): Buffer | undefined {
     return this.map.get(key);
   }
@@ -197,10 +205,12 @@ export class MemoryKv implements KvStore {
     return [...this.map.keys()].filter((k) => k.startsWith(prefix)).sort();
   }
   async put(key: string, value: Buffer): Promise<void> {
+    this.maybeFail('put', key);
     this.puts++;
     this.map.set(key, Buffer.from(value));
   }
   async delete(key: string): Promise<void> {
+    this.maybeFail('delete', key);
     this.map.delete(key);
   }
 }
@@ -218,9 +228,12 @@ export class MemoryStreamClient implements Pick<StreamClient, 'createStream' | '
   opens = 0;
   /** When set, openStream/createStream throw it (a failing object store). */
   failOpens: Error | undefined;
+  /** When set, openStream/createStream wait for it (a slow object store: the shard stays loading). */
+  openGate: Promise<void> | undefined;
   private nextId = 100;
 
   async createStream(): Promise<MemoryStream> {
+    if (this.openGate) await this.openGate;
     if (this.failOpens) throw this.failOpens;
     const id = this.nextId++;
     this.streams.set(id, new StreamData());
@@ -228,6 +241,7 @@ export class MemoryStreamClient implements Pick<StreamClient, 'createStream' | '
   }
 
   async openStream(id: number): Promise<MemoryStream> {
+    if (this.openGate) await this.openGate;
     if (this.failOpens) throw this.failOpens;
     const data = this.streams.get(id);
     if (!data) throw new Error(`stream ${id} does not exist`);
