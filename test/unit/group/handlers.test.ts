@@ -123,6 +123,56 @@ describe('group handlers over the codec', () => {
     expect(v5txn.coordinators[0]!.errorCode).to.equal(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   });
 
+  it('FindCoordinator answers the leader of the group shard; a shard led elsewhere gets NOT_COORDINATOR on every group API', async () => {
+    // Of 4 shards, "a" is in shard 1 and "b" in shard 2 (Java hashCodes 97 and 98).
+    expect([env.gc.shardOf('a'), env.gc.shardOf('b'), env.gc.shardOf('c')]).to.deep.equal([1, 2, 3]);
+    cluster.publish({ 1: 4, 2: -1 });
+    await env.gc.settled();
+    const v4 = await call(broker, findCoordinator, 4, { keyType: 0, coordinatorKeys: ['a', 'b', 'c'] });
+    expect(v4.coordinators.map((c) => [c.key, c.nodeId, c.host, c.port, c.errorCode])).to.deep.equal([
+      ['a', 4, 'broker4.local', 9004, 0],
+      ['b', -1, '', -1, ErrorCode.COORDINATOR_NOT_AVAILABLE],
+      ['c', 3, 'broker.local', 9092, 0],
+    ]);
+    const v1 = await call(broker, findCoordinator, 1, { key: 'b', keyType: 0 });
+    expect(v1.errorCode).to.equal(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect(v1.nodeId).to.equal(-1);
+
+    const NC = ErrorCode.NOT_COORDINATOR;
+    const commit = await call(broker, offsetCommit, 8, {
+      groupId: 'a',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 5n, committedMetadata: null }] }],
+    });
+    expect(commit.topics[0]!.partitions[0]!.errorCode).to.equal(NC);
+    const f1 = await call(broker, offsetFetch, 1, { groupId: 'a', topics: [{ name: 'orders', partitionIndexes: [0] }] });
+    expect(f1.topics[0]!.partitions[0]!.errorCode).to.equal(NC);
+    const f8 = await call(broker, offsetFetch, 8, { groups: [{ groupId: 'a', topics: null }, { groupId: 'c', topics: null }] });
+    expect(f8.groups.map((g) => [g.groupId, g.errorCode])).to.deep.equal([
+      ['a', NC],
+      ['c', 0],
+    ]);
+    const join = await call(broker, joinGroup, 5, { groupId: 'a', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', protocolType: 'consumer', protocols: [] });
+    expect(join.errorCode).to.equal(NC);
+    expect((await call(broker, heartbeat, 3, { groupId: 'a', generationId: 1, memberId: 'm' })).errorCode).to.equal(NC);
+    expect((await call(broker, syncGroup, 3, { groupId: 'a', generationId: 1, memberId: 'm', assignments: [] })).errorCode).to.equal(NC);
+    expect((await call(broker, leaveGroup, 3, { groupId: 'a', members: [{ memberId: 'm' }] })).errorCode).to.equal(NC);
+    expect((await call(broker, describeGroups, 5, { groups: ['a'] })).groups[0]!.errorCode).to.equal(NC);
+    expect((await call(broker, deleteGroups, 2, { groupsNames: ['a'] })).results[0]!.errorCode).to.equal(NC);
+    // ListGroups lists the loaded shards' groups only.
+    const c = await call(broker, offsetCommit, 8, {
+      groupId: 'c',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 5n, committedMetadata: null }] }],
+    });
+    expect(c.topics[0]!.partitions[0]!.errorCode).to.equal(0);
+    const list = await call(broker, listGroups, 4, { statesFilter: [] });
+    expect(list.errorCode).to.equal(0);
+    expect(list.groups.map((g) => g.groupId)).to.deep.equal(['c']);
+  });
+
   it('JoinGroup v4 -> MEMBER_ID_REQUIRED, join with the id, SyncGroup v3, Heartbeat v3, LeaveGroup v3', async () => {
     const protocols = [{ name: 'range', metadata: Buffer.from('sub') }];
     const base = { groupId: 'g', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 30_000, protocolType: 'consumer', protocols };

@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import { GroupShardCoordinator } from '../../../broker/src/group/shard-coordinator.js';
 import { MemoryObjectStore, openStreamClient, type Stream, type StreamClient } from '../../../broker/src/s3stream/index.js';
-import { FakeClock } from './fakes.js';
+import { GroupCoordinator } from '../../../broker/src/group/coordinator.js';
+import { FakeClock, FakeCluster } from './fakes.js';
 
 const STREAM_KEY = 'test/offsets-stream';
 
@@ -60,6 +61,53 @@ describe('group coordinator over S3Stream', () => {
     } finally {
       await gc2.close();
       await b.client.close();
+    }
+  });
+
+  it('moves a group shard between two coordinators over one S3Stream client, and both survive a restart', async () => {
+    const store = new MemoryObjectStore();
+    const clock = new FakeClock();
+    const sharded = (client: StreamClient) =>
+      GroupCoordinator.create({ streams: client, shards: 2, now: () => clock.now, timers: clock, config: { initialRebalanceDelayMs: 0, snapshotIntervalMs: 0 } });
+    const commit = (gc: GroupCoordinator, groupId: string, offset: number) =>
+      gc.commitOffsets({
+        groupId,
+        generationId: -1,
+        memberId: '',
+        groupInstanceId: null,
+        retentionTimeMs: -1,
+        partitions: [{ topic: 't', partition: 0, offset: BigInt(offset), leaderEpoch: 0, metadata: '', commitTimestamp: -1 }],
+      });
+    const offsetOf = (gc: GroupCoordinator, groupId: string) => gc.fetchOffsets(groupId, [{ name: 't', partitions: [0] }]);
+    // "abc" hashes to 96354: shard 0 of 2; "a" (97): shard 1.
+    const client = await openStreamClient({ store, nodeId: 1, walFlushIntervalMs: 5, compactionIntervalMs: 0 });
+    const cluster = new FakeCluster([1, 2]);
+    const a = sharded(client);
+    const b = sharded(client);
+    a.followLeadership(cluster.view(1));
+    b.followLeadership(cluster.view(2));
+    cluster.publish({ 0: 1, 1: 1 });
+    await a.settled();
+    expect(await commit(a, 'abc', 10)).to.deep.equal([0]);
+    expect(await commit(a, 'a', 20)).to.deep.equal([0]);
+    cluster.publish({ 0: 2 });
+    await a.settled();
+    await b.settled();
+    expect(offsetOf(a, 'abc').errorCode).to.equal(16); // NOT_COORDINATOR
+    expect(offsetOf(b, 'abc').topics[0]!.partitions[0]!.committedOffset).to.equal(10n);
+    expect(await commit(b, 'abc', 11)).to.deep.equal([0]);
+    // Crash of everything: the coordinators are not closed.
+    await client.close();
+
+    const client2 = await openStreamClient({ store, nodeId: 1, walFlushIntervalMs: 5, compactionIntervalMs: 0 });
+    const c = sharded(client2);
+    try {
+      await Promise.all([c.loadShard(0), c.loadShard(1)]);
+      expect(offsetOf(c, 'abc').topics[0]!.partitions[0]!.committedOffset).to.equal(11n);
+      expect(offsetOf(c, 'a').topics[0]!.partitions[0]!.committedOffset).to.equal(20n);
+    } finally {
+      await c.close();
+      await client2.close();
     }
   });
 });
