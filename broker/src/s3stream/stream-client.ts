@@ -1,14 +1,14 @@
 /**
- * The S3Stream client: recovery at open, the append path (offsets -> WAL -> LogCache -> lazy
- * metadata commit) and the read path (LogCache for the tail, BlockCache + ranged GETs for older
- * data).
+ * The S3Stream client of one node: the append path (offsets -> WAL -> LogCache -> lazy metadata
+ * commit through the metadata owner) and the read path (LogCache for the tail, BlockCache + ranged
+ * GETs for older data), over a replica of the metadata state (metadata/replica.ts).
  *
- * Open sequence (what makes an acked append survive kill -9):
- *   1. load metadata: latest snapshot + later log objects;
- *   2. write an 'open' record: from now on the previous owner's metadata writes and WAL acks fail;
- *   3. list the WAL after each node's committed seq and apply the objects found (their appends may
- *      have been acked before the previous owner died, while their commit was still batched);
- *   4. start this node's WAL a safe distance after anything listed.
+ * `openStreamClient` is the single-process case: it runs the metadata owner in-process, and
+ * recovery is the owner's: (1) load snapshot + log and write an 'open' record (the previous owner's
+ * metadata writes fail from then on); (2) fence every node's previous WAL writer with a tombstone
+ * and apply the WAL objects it made durable but had not committed yet (wal/recovery.ts); (3) this
+ * node's new writer starts a safe distance after anything listed. A cluster node uses
+ * `openStreamClientOn` with a channel to the controller's owner instead.
  */
 import { z } from 'zod';
 import type {
@@ -32,22 +32,19 @@ import { entriesFor } from './object/reader.js';
 import type { ObjectRef } from './cache/block-cache.js';
 import { BlockCache, IndexCache } from './cache/block-cache.js';
 import { LogCache } from './cache/log-cache.js';
-import { MetadataLog } from './metadata/metadata-log.js';
+import type { MetadataChannel, NodeRegistration } from './metadata/channel.js';
+import { MetadataOwner } from './metadata/owner.js';
+import { IdBlocks, MetadataReplica } from './metadata/replica.js';
 import type { RangeMeta, StreamMeta } from './metadata/state.js';
 import type { DurableFlush, FlushTiming } from './wal/wal.js';
 import { WriteAheadLog } from './wal/wal.js';
-import { recoverWal } from './wal/recovery.js';
-import { CompactionManager } from './compaction/manager.js';
 import { liveBytes, startForRetainBytes, startForRetainSince } from './compaction/retention.js';
 import type { Timers } from './util/async.js';
 
 const MiB = 1024 * 1024;
-
-/**
- * Seqs skipped after a takeover: a fenced writer may still finish a few in-flight WAL uploads
- * (at most its in-flight limit) after we listed; they must not collide with our first objects.
- */
-const WAL_SEQ_GAP = 1000;
+/** Object ids are reserved this many at a time (one per WAL flush: ~4 minutes at 4 flushes/s). */
+const OBJECT_ID_BLOCK = 1000;
+const STREAM_ID_BLOCK = 16;
 /** Readahead grows up to this on sustained sequential reads (bounded by a quarter of the BlockCache too). */
 const MAX_READAHEAD_BYTES = 32 * MiB;
 /**
@@ -299,7 +296,7 @@ class S3Stream implements Stream {
         this.rt.confirmOffset,
       );
     }
-    await this.client.metadata.append([{ t: 'trim', id: this.id, startOffset: newStartOffset }]);
+    await this.client.replica.append([{ t: 'trim', id: this.id, startOffset: newStartOffset }]);
   }
 
   async retainSince(appendedBeforeMs: number): Promise<number> {
@@ -337,13 +334,13 @@ class Kv implements KvStore {
   constructor(private readonly client: S3StreamClient) {}
 
   get(key: string): Buffer | undefined {
-    const v = this.client.metadata.spec.kv.get(key);
+    const v = this.client.replica.state.kv.get(key);
     return v === undefined ? undefined : Buffer.from(v);
   }
 
   list(prefix: string): string[] {
     const out: string[] = [];
-    for (const k of this.client.metadata.spec.kv.keys()) if (k.startsWith(prefix)) out.push(k);
+    for (const k of this.client.replica.state.kv.keys()) if (k.startsWith(prefix)) out.push(k);
     return out.sort();
   }
 
@@ -351,12 +348,12 @@ class Kv implements KvStore {
     if (typeof key !== 'string' || key.length === 0) throw new TypeError('kv key must be a non-empty string');
     if (!Buffer.isBuffer(value)) throw new TypeError('kv value must be a Buffer');
     this.client.checkUsable();
-    await this.client.metadata.append([{ t: 'kv', put: [[key, value.toString('base64')]], del: [] }]);
+    await this.client.replica.append([{ t: 'kv', put: [[key, value.toString('base64')]], del: [] }]);
   }
 
   async delete(key: string): Promise<void> {
     this.client.checkUsable();
-    await this.client.metadata.append([{ t: 'kv', put: [], del: [key] }]);
+    await this.client.replica.append([{ t: 'kv', put: [], del: [key] }]);
   }
 }
 
@@ -366,9 +363,10 @@ class S3StreamClient implements StreamClient {
   readonly logCache: LogCache;
   readonly blockCache: BlockCache;
   readonly indexCache: IndexCache;
-  readonly compaction: CompactionManager;
   readonly now: () => number;
   private readonly runtimes = new Map<number, StreamRuntime>();
+  private readonly objectIds: IdBlocks;
+  private readonly streamIds: IdBlocks;
   private closing: Promise<void> | undefined;
   private closed = false;
   private readonly maxReadahead: number;
@@ -376,10 +374,13 @@ class S3StreamClient implements StreamClient {
   constructor(
     private readonly cfg: Config,
     private readonly store: InstrumentedObjectStore,
-    readonly metadata: MetadataLog,
-    writerEpoch: number,
-    walStartSeq: number,
+    private readonly channel: MetadataChannel,
+    readonly replica: MetadataReplica,
+    registration: NodeRegistration,
     internal: InternalOptions,
+    /** Runs after the client closed (the in-process owner closes there). */
+    private readonly afterClose: () => Promise<void>,
+    private readonly metadataRecordsWritten: () => number,
   ) {
     this.now = cfg.now;
     this.kv = new Kv(this);
@@ -387,49 +388,35 @@ class S3StreamClient implements StreamClient {
     this.blockCache = new BlockCache(store, cfg.blockCacheBytes);
     this.indexCache = new IndexCache(store, Math.max(MiB, Math.floor(cfg.blockCacheBytes / 8)));
     this.maxReadahead = Math.max(cfg.objectBlockBytes, Math.min(MAX_READAHEAD_BYTES, Math.floor(cfg.blockCacheBytes / 4)));
+    const { node, writerEpoch } = registration;
+    this.objectIds = new IdBlocks(() => channel.allocateIds(node, writerEpoch, 'object', OBJECT_ID_BLOCK), OBJECT_ID_BLOCK / 2);
+    this.streamIds = new IdBlocks(() => channel.allocateIds(node, writerEpoch, 'stream', STREAM_ID_BLOCK), 1);
     this.wal = new WriteAheadLog({
       store,
-      nodeId: cfg.nodeId,
+      nodeId: node,
       writerEpoch,
-      startSeq: walStartSeq,
+      startSeq: registration.walStartSeq,
       flushIntervalMs: cfg.walFlushIntervalMs,
       flushBytes: cfg.walFlushBytes,
       maxUnflushedBytes: cfg.walMaxUnflushedBytes,
       blockBytes: cfg.objectBlockBytes,
       ...(internal.walMaxInflight !== undefined ? { maxInflight: internal.walMaxInflight } : {}),
-      checkNotFenced: () => metadata.checkNotFenced(),
+      allocateObjectId: () => this.objectIds.next(),
       onDurable: (f) => this.onDurable(f),
       ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
       log: cfg.log,
     });
-    const target = internal.compactionTargetObjectBytes ?? 16 * MiB;
-    this.compaction = new CompactionManager({
-      store,
-      metadata,
-      indexCache: this.indexCache,
-      blockCache: this.blockCache,
-      blockBytes: cfg.objectBlockBytes,
-      planner: {
-        targetObjectBytes: target,
-        smallObjectBytes: internal.compactionSmallObjectBytes ?? Math.floor(target / 2),
-        maxWalBytesPerRound: internal.compactionMaxWalBytesPerRound ?? 256 * MiB,
-      },
-      intervalMs: cfg.compactionIntervalMs,
-      graceMs: cfg.objectDeleteGraceMs,
-      now: cfg.now,
-      log: cfg.log,
-    });
-    this.compaction.start(internal.sweepOrphans ?? true);
   }
 
   meta(id: number): StreamMeta | undefined {
-    return this.metadata.spec.streams.get(id);
+    return this.replica.state.streams.get(id);
   }
 
   checkUsable(): void {
     if (this.closed || this.closing !== undefined) throw new StreamClosedError('the stream client is closed');
-    if (this.metadata.isFenced()) {
-      throw new MetadataFencedError('this stream client was fenced: another client opened the same object store; stop this process');
+    const fenced = this.replica.fenced();
+    if (fenced !== undefined) {
+      throw new MetadataFencedError(`this stream client was fenced (${fenced.message}): another writer took over this node or the store; stop this process`);
     }
   }
 
@@ -443,29 +430,15 @@ class S3StreamClient implements StreamClient {
   }
 
   private onDurable(f: DurableFlush): void {
+    // Into this node's replica first: once confirmOffset moves, reads may need the ranges (the
+    // LogCache can evict). The owner writes the commit lazily.
     const ranges = rangeRecordsOf(f.index);
-    const id = this.metadata.spec.nextObjectId++;
-    // Spec state first: once confirmOffset moves, reads may need the ranges (the LogCache can
-    // evict). The metadata PUT itself is batched.
-    void this.metadata
-      .append(
-        [
-          {
-            t: 'commitWal',
-            node: this.cfg.nodeId,
-            seq: f.seq,
-            object: {
-              id,
-              key: f.key,
-              size: f.size,
-              kind: 'wal',
-              ranges,
-            },
-          },
-        ],
-        true,
-      )
-      .catch(() => undefined);
+    this.replica.commitWal({
+      t: 'commitWal',
+      node: this.cfg.nodeId,
+      seq: f.seq,
+      object: { id: f.objectId, key: f.key, size: f.size, kind: 'wal', ranges },
+    });
     for (const [sid, recs] of f.records) {
       const rt = this.runtimes.get(sid);
       if (rt === undefined || rt.deleted) continue;
@@ -476,8 +449,8 @@ class S3StreamClient implements StreamClient {
 
   async createStream(): Promise<Stream> {
     this.checkUsable();
-    const id = this.metadata.spec.nextStreamId;
-    await this.metadata.append([{ t: 'createStream', id }]);
+    const id = await this.streamIds.next();
+    await this.replica.append([{ t: 'createStream', id }]);
     const s = this.meta(id);
     if (s === undefined) throw new Error(`stream ${id} vanished right after creation`);
     return new S3Stream(this, this.runtime(s), s.epoch);
@@ -489,7 +462,7 @@ class S3StreamClient implements StreamClient {
     if (s === undefined) throw new Error(`cannot open stream ${streamId}: it does not exist (deleted or never created)`);
     const epoch = s.epoch + 1;
     // Applied to the speculative state now: handles with older epochs are fenced immediately.
-    await this.metadata.append([{ t: 'openStream', id: streamId, epoch }]);
+    await this.replica.append([{ t: 'openStream', id: streamId, epoch }]);
     return new S3Stream(this, this.runtime(s), epoch);
   }
 
@@ -503,11 +476,11 @@ class S3StreamClient implements StreamClient {
       this.runtimes.delete(streamId);
     }
     this.logCache.drop(streamId);
-    await this.metadata.append([{ t: 'deleteStream', id: streamId }]);
+    await this.replica.append([{ t: 'deleteStream', id: streamId }]);
   }
 
   listStreams(): StreamInfo[] {
-    return [...this.metadata.spec.streams.values()]
+    return [...this.replica.state.streams.values()]
       .map((s) => ({ id: s.id, epoch: s.epoch, startOffset: s.startOffset, nextOffset: this.runtimes.get(s.id)?.nextOffset ?? s.nextOffset }))
       .sort((a, b) => a.id - b.id);
   }
@@ -589,7 +562,7 @@ class S3StreamClient implements StreamClient {
     for (let ri = lo; ri < ranges.length && !isFull(); ri++) {
       const range = ranges[ri]!;
       if (range.start >= limit) break;
-      const obj = this.metadata.spec.objects.get(range.objectId);
+      const obj = this.replica.state.objects.get(range.objectId);
       if (obj === undefined) throw new ObjectNotFoundError(`object ${range.objectId}`);
       const lower = Math.max(from, range.start);
       const entries = await this.rangeEntries(rt, obj, range, lower);
@@ -630,7 +603,7 @@ class S3StreamClient implements StreamClient {
    */
   private loadWithSiblings(obj: ObjectRef, rt: StreamRuntime, range: RangeMeta): { layout: Promise<IndexEntry[]>; spanBytes: number } {
     const own = { streamId: rt.id, pos: range.pos!, bytes: range.bytes };
-    const meta = this.metadata.spec.objects.get(obj.id);
+    const meta = this.replica.state.objects.get(obj.id);
     const group = [own];
     if (meta !== undefined && meta.kind === 'wal' && meta.refs.size > 1) {
       for (const sid of meta.refs) {
@@ -686,7 +659,7 @@ class S3StreamClient implements StreamClient {
     for (let ri = from + 1; ri < ranges.length && budget > 0; ri++) {
       const range = ranges[ri]!;
       if (range.start >= limit) break;
-      const obj = this.metadata.spec.objects.get(range.objectId);
+      const obj = this.replica.state.objects.get(range.objectId);
       if (obj === undefined) break;
       const share = Math.min(budget, range.bytes);
       if (range.pos !== undefined && this.wholeRange(rt, range, range.start)) {
@@ -715,15 +688,14 @@ class S3StreamClient implements StreamClient {
 
   async compactNow(): Promise<void> {
     this.checkUsable();
-    await this.metadata.flush();
-    await this.compaction.runNow();
+    await this.replica.waitFor(await this.channel.compactNow());
   }
 
   stats(): StorageStats {
     const c = this.store.counters();
     let streamObjects = 0;
     let walObjectsLive = 0;
-    for (const o of this.metadata.spec.objects.values()) {
+    for (const o of this.replica.state.objects.values()) {
       if (o.releasedAtMs !== undefined) continue;
       if (o.kind === 'stream') streamObjects++;
       else walObjectsLive++;
@@ -742,7 +714,7 @@ class S3StreamClient implements StreamClient {
       blockCacheMisses: this.blockCache.misses,
       streamObjects,
       walObjectsLive,
-      metadataRecords: this.metadata.stats().recordsWritten,
+      metadataRecords: this.metadataRecordsWritten(),
       ...this.walLatency(),
     };
   }
@@ -760,12 +732,20 @@ class S3StreamClient implements StreamClient {
     if (this.closing === undefined) {
       this.closing = (async () => {
         try {
-          await this.compaction.stop();
-          if (!this.metadata.isFenced()) await this.wal.close();
-          await this.metadata.close();
+          if (this.replica.fenced() === undefined) {
+            await this.wal.close();
+            // Everything is acked and committed: retire the writer, so the next registration of
+            // this node needs no tombstone and no WAL listing.
+            await this.channel
+              .retireNode(this.cfg.nodeId, this.replica.writerEpoch, this.wal.seq - 1)
+              .then(() => this.channel.flush())
+              .catch((err: unknown) => this.cfg.log?.('warn', 'retiring the WAL writer at close failed; the next start fences it', { error: String(err) }));
+          }
         } finally {
           this.closed = true;
           for (const rt of this.runtimes.values()) rt.wakeAll();
+          await this.replica.stop();
+          await this.afterClose();
         }
       })();
     }
@@ -784,43 +764,82 @@ function instrument(store: ObjectStore, cfg: Config, internal: InternalOptions):
 }
 
 /**
- * Opens the client on a store, recovering every stream, every durable append (including those only
- * in WAL objects not yet committed to metadata), the KV space and trims. The caller keeps ownership
- * of the store (close() does not close it).
+ * Opens the single-process client on a store: runs the metadata owner in-process (taking the store
+ * over), fences every other node's WAL writer and recovers what they made durable, registers this
+ * node and follows the owner's log. Recovers every stream, every durable append (including those
+ * only in WAL objects not yet committed to metadata), the KV space and trims. The caller keeps
+ * ownership of the store (close() does not close it).
  */
 export async function openStreamClient(options: StreamClientOptions, internal: InternalOptions = {}): Promise<StreamClient> {
   const cfg = config(options);
   const store = instrument(options.store, cfg, internal);
-  const metadata = await MetadataLog.load({
+  const target = internal.compactionTargetObjectBytes ?? 16 * MiB;
+  const owner = await MetadataOwner.open({
     store,
+    node: cfg.nodeId,
     now: cfg.now,
     snapshotEvery: cfg.metadataSnapshotEvery,
     // Commits of WAL objects are rare (recovery re-applies uncommitted ones by listing the WAL):
     // they bound what a restart re-reads (<= 64 objects), and cost < 0.05 PUT/s when idle.
     commitDelayMs: internal.metadataCommitDelayMs ?? 30_000,
-    lazyMaxRecords: internal.metadataCommitMaxRecords ?? 64,
-    log: cfg.log,
-    ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
-  });
-  const writerEpoch = await metadata.append([{ t: 'open', node: cfg.nodeId, writer: metadata.writerId }]);
-  const recovered = await recoverWal(store, metadata.spec, cfg.nodeId, cfg.log);
-  const mine = metadata.spec.nodes.get(cfg.nodeId);
-  const walStartSeq = Math.max(recovered.maxSeqForNode, mine?.committedSeq ?? 0, mine?.walStartSeq ?? 0) + WAL_SEQ_GAP;
-  await metadata.append([
-    {
-      t: 'recover',
-      node: cfg.nodeId,
-      writerEpoch,
-      walStartSeq,
-      committed: recovered.committed,
-      objects: recovered.objects,
+    commitMaxRecords: internal.metadataCommitMaxRecords ?? 64,
+    compactionIntervalMs: cfg.compactionIntervalMs,
+    objectDeleteGraceMs: cfg.objectDeleteGraceMs,
+    objectBlockBytes: cfg.objectBlockBytes,
+    planner: {
+      targetObjectBytes: target,
+      smallObjectBytes: internal.compactionSmallObjectBytes ?? Math.floor(target / 2),
+      maxWalBytesPerRound: internal.compactionMaxWalBytesPerRound ?? 256 * MiB,
     },
-  ]);
-  if (recovered.objects.length > 0) {
-    cfg.log?.('info', 'recovered WAL objects not yet committed to metadata', {
-      objects: recovered.objects.length,
-      first: recovered.objects[0]!.object.key,
+    indexCacheBytes: Math.max(MiB, Math.floor(cfg.blockCacheBytes / 8)),
+    ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
+    log: cfg.log,
+  });
+  try {
+    // Single process: no other node can be alive, so their writers are fenced right away.
+    for (const node of owner.liveNodes()) if (node !== cfg.nodeId) await owner.fenceNode(node);
+    const client = await openStreamClientOn(owner, options, internal, {
+      afterClose: () => owner.close(),
+      metadataRecordsWritten: () => owner.stats().recordsWritten,
     });
+    // After recovery: the sweep must see the recovered objects as known.
+    if (internal.sweepOrphans ?? true) owner.startSweep();
+    return client;
+  } catch (err) {
+    await owner.close().catch(() => undefined);
+    throw err;
   }
-  return new S3StreamClient(cfg, store, metadata, writerEpoch, walStartSeq, internal);
+}
+
+/**
+ * Opens a node's client over a channel to the metadata owner (in a cluster, the controller): registers
+ * the node's new WAL writer (fencing its previous one), loads the owner's state and follows it.
+ */
+export async function openStreamClientOn(
+  channel: MetadataChannel,
+  options: Omit<StreamClientOptions, 'store'> & { store: ObjectStore },
+  internal: InternalOptions = {},
+  hooks: { afterClose?: () => Promise<void>; metadataRecordsWritten?: () => number } = {},
+): Promise<StreamClient> {
+  const cfg = config(options);
+  const store = instrument(options.store, cfg, internal);
+  const registration = await channel.registerNode(cfg.nodeId);
+  const replica = new MetadataReplica({
+    channel,
+    registration,
+    now: cfg.now,
+    ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
+    log: cfg.log,
+  });
+  await replica.start();
+  return new S3StreamClient(
+    cfg,
+    store,
+    channel,
+    replica,
+    registration,
+    internal,
+    hooks.afterClose ?? (() => Promise.resolve()),
+    hooks.metadataRecordsWritten ?? (() => replica.recordsSent),
+  );
 }

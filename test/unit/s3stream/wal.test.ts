@@ -4,12 +4,14 @@ import { WriteAheadLog, walKey } from '../../../broker/src/s3stream/wal/wal.js';
 import { decodeObject } from '../../../broker/src/s3stream/object/format.js';
 import { MetadataFencedError } from '../../../broker/src/s3stream/api.js';
 import { realTimers } from '../../../broker/src/s3stream/util/async.js';
+import { WAL_TOMBSTONE } from '../../../broker/src/s3stream/wal/recovery.js';
 import { FakeTimers, TestStore, payload, stateOf, waitFor } from './helpers.js';
 
 function setup(over: Partial<WalOptions> = {}): { wal: WriteAheadLog; store: TestStore; timers: FakeTimers; durable: DurableFlush[] } {
   const store = new TestStore();
   const timers = new FakeTimers();
   const durable: DurableFlush[] = [];
+  let objectId = 100;
   const wal = new WriteAheadLog({
     store,
     nodeId: 7,
@@ -19,7 +21,7 @@ function setup(over: Partial<WalOptions> = {}): { wal: WriteAheadLog; store: Tes
     flushBytes: 8 * 1024 * 1024,
     maxUnflushedBytes: 64 * 1024 * 1024,
     blockBytes: 64 * 1024,
-    checkNotFenced: async () => undefined,
+    allocateObjectId: async () => objectId++,
     onDurable: (f) => durable.push(f),
     timers,
     ...over,
@@ -122,22 +124,18 @@ describe('s3stream WAL', () => {
     expect(store.puts).to.have.length(1);
   });
 
-  it('never acks when fenced, and refuses later appends', async () => {
-    let fenced = false;
-    const { wal } = setup({
-      flushBytes: 1,
-      checkNotFenced: async () => {
-        if (fenced) throw new MetadataFencedError('taken over');
-      },
-    });
+  it('never acks at or after a tombstone the metadata owner wrote, and refuses later appends', async () => {
+    const { wal, store, durable } = setup({ flushBytes: 1 });
     await wal.append(1, rec(0, 10));
-    fenced = true;
+    // The owner fenced this writer: a tombstone at the next seq (wal/recovery.ts).
+    await store.inner.put(walKey(7, 2), WAL_TOMBSTONE);
     let err: unknown;
     await wal.append(1, rec(1, 10)).catch((e: unknown) => (err = e));
     expect(err).to.be.instanceOf(MetadataFencedError);
     err = undefined;
     await wal.append(1, rec(2, 10)).catch((e: unknown) => (err = e));
     expect(err).to.be.instanceOf(MetadataFencedError);
+    expect(durable.map((d) => [d.seq, d.objectId])).to.deep.equal([[1, 100]]);
   });
 
   it('treats an existing WAL key as fencing (put-if-absent never overwrites another writer)', async () => {

@@ -55,6 +55,11 @@ export class CompactionManager {
     this.timers.push(g);
   }
 
+  /** Queues one orphan sweep (after the running task). */
+  sweepSoon(): void {
+    void this.enqueue(() => this.sweep()).catch(() => undefined);
+  }
+
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.chain.then(() => {
       if (this.stopped) throw new Error('compaction stopped');

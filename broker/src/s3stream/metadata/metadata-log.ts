@@ -93,6 +93,10 @@ export interface MetadataLogOptions {
   lazyMaxRecords?: number;
   log?: Log | undefined;
   timers?: Timers;
+  /** Called once when this writer learns it was fenced (another writer took the log). */
+  onFenced?: (err: MetadataFencedError) => void;
+  /** Called with every batch once it is durable, in seq order (replication to other nodes). */
+  onWritten?: (batch: { seq: number; ts: number; records: readonly MetaRecord[] }) => void;
 }
 
 interface Batch {
@@ -288,6 +292,11 @@ export class MetadataLog {
     this.recordsSinceSnapshot += batch.records.length;
     this.objectsSinceSnapshot++;
     batch.done.resolve(seq);
+    try {
+      this.opts.onWritten?.({ seq, ts, records: batch.records });
+    } catch (err) {
+      this.opts.log?.('error', 'metadata onWritten handler failed', { seq, error: String(err) });
+    }
     // Also by log objects: urgent records (compaction commits, one per plan) often travel alone,
     // and the objects, not the records, are what a load reads and the bucket keeps.
     const objectLimit = this.opts.snapshotEveryObjects ?? Math.max(1, Math.floor(this.opts.snapshotEvery / 4));
@@ -306,6 +315,11 @@ export class MetadataLog {
     if (this.fenced !== undefined) return;
     this.fenced = new MetadataFencedError(`${why}. Stop this client; the other writer now owns the store.`);
     this.opts.log?.('error', 'metadata log fenced', { reason: why });
+    try {
+      this.opts.onFenced?.(this.fenced);
+    } catch (err) {
+      this.opts.log?.('error', 'metadata onFenced handler failed', { error: String(err) });
+    }
     if (this.pending !== undefined) {
       this.pending.done.reject(this.fenced);
       this.pending = undefined;

@@ -49,8 +49,26 @@ export const newObjectSchema = z.object({
 export type NewObject = z.infer<typeof newObjectSchema>;
 
 export const recordSchema = z.discriminatedUnion('t', [
-  /** A client took over the metadata log (fences the previous writer). */
-  z.object({ t: z.literal('open'), node: id, writer: z.string() }),
+  /**
+   * A metadata owner (the controller) took over the log, fencing the previous one. Its seq is the
+   * owner's epoch. `info` is opaque data of the embedding application (e.g. the owner's address).
+   */
+  z.object({ t: z.literal('open'), node: id, writer: z.string(), info: z.string().optional() }),
+  /**
+   * A node's WAL writer is fenced: `objects` (its durable WAL objects up to `committedSeq`, found by
+   * listing, ending just before the tombstone that stops it) are applied, and no object of the
+   * fenced writer is accepted any more.
+   */
+  z.object({
+    t: z.literal('fenceNode'),
+    node: id,
+    committedSeq: id,
+    objects: z.array(z.object({ seq: id, object: newObjectSchema })),
+  }),
+  /** A node's new WAL writer: objects stamped with `writerEpoch`, seqs from `walStartSeq` on. */
+  z.object({ t: z.literal('registerNode'), node: id, writerEpoch: id, walStartSeq: id }),
+  /** Ids [start, start + count) of a kind are reserved for one node, which assigns them itself. */
+  z.object({ t: z.literal('ids'), kind: z.enum(['stream', 'object']), node: id, start: id, count: id }),
   /** Result of startup WAL recovery: replayed WAL objects and the new per-node WAL positions. */
   z.object({
     t: z.literal('recover'),

@@ -93,6 +93,10 @@ function rebuildRefs(state: MetadataState, stream: StreamMeta, touched: Iterable
 }
 
 function insertObject(state: MetadataState, obj: NewObject): ObjectMeta {
+  // Idempotent: a node applies its own WAL commits before the owner writes them, then again when
+  // they come back through the log; the second time must not reset the object's references.
+  const existing = state.objects.get(obj.id);
+  if (existing !== undefined && existing.key === obj.key) return existing;
   const o: ObjectMeta = { id: obj.id, key: obj.key, size: obj.size, kind: obj.kind, releasedAtMs: undefined, refs: new Set() };
   state.objects.set(obj.id, o);
   if (obj.id >= state.nextObjectId) state.nextObjectId = obj.id + 1;
@@ -153,6 +157,29 @@ export function applyRecord(state: MetadataState, rec: MetaRecord, ts: number, s
       state.nodes.set(rec.node, { writerEpoch: rec.writerEpoch, walStartSeq: rec.walStartSeq, committedSeq });
       return;
     }
+    case 'fenceNode': {
+      for (const { object } of rec.objects) appendObject(state, object, ts);
+      const n = state.nodes.get(rec.node);
+      if (n === undefined) state.nodes.set(rec.node, { writerEpoch: -1, walStartSeq: 0, committedSeq: rec.committedSeq });
+      else {
+        n.writerEpoch = -1;
+        n.committedSeq = Math.max(n.committedSeq, rec.committedSeq);
+      }
+      return;
+    }
+    case 'registerNode': {
+      const n = state.nodes.get(rec.node);
+      state.nodes.set(rec.node, {
+        writerEpoch: rec.writerEpoch,
+        walStartSeq: rec.walStartSeq,
+        committedSeq: Math.max(n?.committedSeq ?? 0, rec.walStartSeq - 1),
+      });
+      return;
+    }
+    case 'ids':
+      if (rec.kind === 'stream') state.nextStreamId = Math.max(state.nextStreamId, rec.start + rec.count);
+      else state.nextObjectId = Math.max(state.nextObjectId, rec.start + rec.count);
+      return;
     case 'createStream':
       if (!state.streams.has(rec.id)) state.streams.set(rec.id, { id: rec.id, epoch: 0, startOffset: 0, nextOffset: 0, ranges: [] });
       if (rec.id >= state.nextStreamId) state.nextStreamId = rec.id + 1;

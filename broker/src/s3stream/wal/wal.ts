@@ -4,10 +4,10 @@
  * buffered. Several uploads may be in flight, but flushes complete in seq order: a flush is acked
  * (its appends' promises resolve, `onDurable` runs) only after every earlier flush was.
  *
- * A failed upload is retried until it succeeds; it is never dropped and never acked early. Before
- * acking, `checkNotFenced` proves this process still owns the store (a writer that was taken over
- * must not ack data the new owner may have missed). Objects are created with put-if-absent, so a
- * stale writer cannot overwrite a WAL object either.
+ * A failed upload is retried until it succeeds; it is never dropped and never acked early. Objects
+ * are created with put-if-absent and acked strictly in seq order: once the metadata owner put a
+ * tombstone at a seq (fencing this writer, see recovery.ts), that PUT fails and nothing at or after
+ * it is ever acked, so a fenced writer cannot ack data the recovery did not see.
  */
 import type { ObjectStore } from '../object-store/object-store.js';
 import type { IndexEntry, StoredRecord } from '../object/format.js';
@@ -32,6 +32,8 @@ export function parseWalKey(key: string): { node: number; seq: number } | undefi
 
 export interface DurableFlush {
   readonly seq: number;
+  /** Metadata id of the object (allocated before the upload). */
+  readonly objectId: number;
   readonly key: string;
   readonly size: number;
   readonly index: readonly IndexEntry[];
@@ -55,7 +57,8 @@ export interface WalOptions {
   blockBytes: number;
   /** Max concurrent uploads (default 4); further sealed flushes wait for a slot. */
   maxInflight?: number;
-  checkNotFenced: () => Promise<void>;
+  /** Id of the next WAL object in the metadata (from the node's id block). */
+  allocateObjectId: () => Promise<number>;
   /** Called in seq order, before the flush's append promises resolve. */
   onDurable: (flush: DurableFlush) => void;
   timers?: Timers;
@@ -88,7 +91,7 @@ interface Flight {
   readonly seq: number;
   readonly batch: Batch;
   started: boolean;
-  uploaded: { size: number; index: IndexEntry[]; records: Map<number, StoredRecord[]> } | undefined;
+  uploaded: { objectId: number; size: number; index: IndexEntry[]; records: Map<number, StoredRecord[]> } | undefined;
   readonly sealedAt: number;
   startedAt: number;
   uploadedAt: number;
@@ -214,16 +217,18 @@ export class WriteAheadLog {
       for (const r of blockRecords[i] ?? []) list.push(r);
     });
     const key = walKey(this.opts.nodeId, flight.seq);
+    let objectId: number | undefined;
     for (let attempt = 0; this.failure === undefined; attempt++) {
       try {
+        objectId ??= await this.opts.allocateObjectId();
         const created = await this.opts.store.putIfAbsent(key, body);
         if (!created) {
           this.fail(new MetadataFencedError(`WAL object ${key} already exists: another writer uses node ${this.opts.nodeId}; this client is fenced`));
           return;
         }
-        flight.uploaded = { size: body.length, index, records };
+        flight.uploaded = { objectId, size: body.length, index, records };
         flight.uploadedAt = performance.now();
-        void this.drain();
+        this.drain();
         return;
       } catch (err) {
         const delay = backoffMs(attempt, 100, 5000);
@@ -238,62 +243,44 @@ export class WriteAheadLog {
     }
   }
 
-  /** Acks uploaded flushes in seq order, after a fencing check that started after their upload. */
-  private async drain(): Promise<void> {
+  /** Acks uploaded flushes in seq order (an upload's own put-if-absent is its fencing check). */
+  private drain(): void {
     if (this.draining) return;
     this.draining = true;
     try {
-      for (let attempt = 0; this.failure === undefined; ) {
-        let ready = 0;
-        while (ready < this.flights.length && this.flights[ready]!.uploaded !== undefined) ready++;
-        if (ready === 0) break;
+      let ready = 0;
+      while (ready < this.flights.length && this.flights[ready]!.uploaded !== undefined) ready++;
+      for (const flight of this.flights.splice(0, ready)) {
+        const up = flight.uploaded!;
+        this.unflushed -= flight.batch.bytes;
+        this.written++;
         try {
-          await this.opts.checkNotFenced();
-        } catch (err) {
-          if (err instanceof MetadataFencedError) {
-            this.fail(err);
-            return;
-          }
-          const delay = backoffMs(attempt++, 100, 5000);
-          this.opts.log?.('warn', 'WAL fencing check failed, retrying before acking', { delayMs: delay, error: String(err) });
-          await sleep(delay, this.timers);
-          continue;
-        }
-        if (this.failure !== undefined) return;
-        attempt = 0;
-        for (const flight of this.flights.splice(0, ready)) {
-          const up = flight.uploaded!;
-          this.unflushed -= flight.batch.bytes;
-          this.written++;
-          try {
-            this.opts.onDurable({
-              seq: flight.seq,
-              key: walKey(this.opts.nodeId, flight.seq),
-              size: up.size,
-              index: up.index,
-              records: up.records,
-            });
-          } catch (err) {
-            this.opts.log?.('error', 'WAL onDurable handler failed', { seq: flight.seq, error: String(err) });
-          }
-          flight.batch.done.resolve();
-          const t0 = flight.batch.openedAt;
-          this.timings.push({
-            bytes: flight.batch.bytes,
-            sealed: flight.sealedAt - t0,
-            started: flight.startedAt - t0,
-            uploaded: flight.uploadedAt - t0,
-            acked: performance.now() - t0,
+          this.opts.onDurable({
+            seq: flight.seq,
+            objectId: up.objectId,
+            key: walKey(this.opts.nodeId, flight.seq),
+            size: up.size,
+            index: up.index,
+            records: up.records,
           });
-          if (this.timings.length > TIMINGS_KEPT) this.timings.splice(0, this.timings.length - TIMINGS_KEPT);
+        } catch (err) {
+          this.opts.log?.('error', 'WAL onDurable handler failed', { seq: flight.seq, error: String(err) });
         }
-        this.wakeReady();
+        flight.batch.done.resolve();
+        const t0 = flight.batch.openedAt;
+        this.timings.push({
+          bytes: flight.batch.bytes,
+          sealed: flight.sealedAt - t0,
+          started: flight.startedAt - t0,
+          uploaded: flight.uploadedAt - t0,
+          acked: performance.now() - t0,
+        });
+        if (this.timings.length > TIMINGS_KEPT) this.timings.splice(0, this.timings.length - TIMINGS_KEPT);
       }
+      if (ready > 0) this.wakeReady();
     } finally {
       this.draining = false;
     }
-    // An upload that finished while we were acking the previous ones.
-    if (this.failure === undefined && this.flights[0]?.uploaded !== undefined) void this.drain();
   }
 
   private wakeReady(): void {
