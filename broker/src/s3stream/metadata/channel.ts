@@ -59,4 +59,9 @@ export interface MetadataChannel {
   flush(): Promise<void>;
   /** Runs one compaction round now (tests and benchmarks); resolves with the log seq after it. */
   compactNow(): Promise<number>;
+  /**
+   * Called when another owner took over (remote channels only): lazily sent WAL commits may have
+   * died with the previous owner, so the node sends again what the log has not brought back.
+   */
+  onOwnerChange?(listener: () => void): () => void;
 }

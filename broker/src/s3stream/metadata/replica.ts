@@ -47,6 +47,7 @@ export class MetadataReplica {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private resendTimer: unknown;
+  private unsubscribe: (() => void) | undefined;
   private readonly timers: Timers;
   /** Records this node sent to the owner (stats). */
   recordsSent = 0;
@@ -69,6 +70,7 @@ export class MetadataReplica {
 
   /** Loads the owner's snapshot and starts following the log. */
   async start(): Promise<void> {
+    this.unsubscribe = this.opts.channel.onOwnerChange?.(() => this.resendPending());
     await this.reload();
     this.loop = this.run();
   }
@@ -199,6 +201,7 @@ export class MetadataReplica {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     if (this.resendTimer !== undefined) this.timers.clearTimeout(this.resendTimer);
     this.abort.abort();
     await this.loop;
