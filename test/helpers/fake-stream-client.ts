@@ -22,6 +22,14 @@ class FakeStreamState {
 
 class FakeKv implements KvStore {
   readonly map = new Map<string, Buffer>();
+  private readonly listeners = new Set<(keys: readonly string[] | undefined) => void>();
+  onChange(listener: (keys: readonly string[] | undefined) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  private changed(key: string): void {
+    for (const l of [...this.listeners]) l([key]);
+  }
   get(key: string) {
     return this.map.get(key);
   }
@@ -30,9 +38,11 @@ class FakeKv implements KvStore {
   }
   async put(key: string, value: Buffer) {
     this.map.set(key, Buffer.from(value));
+    this.changed(key);
   }
   async delete(key: string) {
     this.map.delete(key);
+    this.changed(key);
   }
 }
 
@@ -68,6 +78,10 @@ export class FakeStreamClient implements StreamClient {
 
   listStreams(): StreamInfo[] {
     return [...this.streams.entries()].map(([id, s]) => ({ id, epoch: s.epoch, startOffset: s.start, nextOffset: s.next }));
+  }
+
+  async commit(): Promise<void> {
+    await this.flush();
   }
 
   async flush(): Promise<void> {

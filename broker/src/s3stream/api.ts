@@ -135,6 +135,11 @@ export interface KvStore {
   /** Durable when the promise resolves. Several puts/deletes may be batched into one metadata record. */
   put(key: string, value: Buffer): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Calls `listener` after KV changes reach this node (written here or by any other node), with the
+   * keys changed, or undefined when anything may have changed (a reload). Returns an unsubscribe.
+   */
+  onChange(listener: (keys: readonly string[] | undefined) => void): () => void;
 }
 
 export interface StreamClient {
@@ -149,6 +154,11 @@ export interface StreamClient {
   readonly kv: KvStore;
   /** Forces the WAL to flush now and waits until everything appended so far is durable. */
   flush(): Promise<void>;
+  /**
+   * flush(), then makes this node's WAL commits durable in the metadata now (they are normally
+   * written lazily): before another node opens one of this node's streams, it must see all its data.
+   */
+  commit(): Promise<void>;
   /** Runs one compaction round now (tests and benchmarks). */
   compactNow(): Promise<void>;
   /** Counters for metrics: requests by type, bytes up/down, cache hits/misses, object counts. */

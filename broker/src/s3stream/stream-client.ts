@@ -331,7 +331,25 @@ class S3Stream implements Stream {
 }
 
 class Kv implements KvStore {
+  private readonly listeners = new Set<(keys: readonly string[] | undefined) => void>();
+
   constructor(private readonly client: S3StreamClient) {}
+
+  onChange(listener: (keys: readonly string[] | undefined) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  notify(keys: readonly string[] | undefined): void {
+    if (keys !== undefined && keys.length === 0) return;
+    for (const l of [...this.listeners]) {
+      try {
+        l(keys);
+      } catch {
+        // A listener's failure is its own; the others still hear of the change.
+      }
+    }
+  }
 
   get(key: string): Buffer | undefined {
     const v = this.client.replica.state.kv.get(key);
@@ -358,7 +376,7 @@ class Kv implements KvStore {
 }
 
 class S3StreamClient implements StreamClient {
-  readonly kv: KvStore;
+  readonly kv: Kv;
   readonly wal: WriteAheadLog;
   readonly logCache: LogCache;
   readonly blockCache: BlockCache;
@@ -686,6 +704,12 @@ class S3StreamClient implements StreamClient {
     await this.wal.flush();
   }
 
+  async commit(): Promise<void> {
+    this.checkUsable();
+    await this.wal.flush();
+    await this.replica.syncCommits();
+  }
+
   async compactNow(): Promise<void> {
     this.checkUsable();
     await this.replica.waitFor(await this.channel.compactNow());
@@ -824,15 +848,17 @@ export async function openStreamClientOn(
   const cfg = config(options);
   const store = instrument(options.store, cfg, internal);
   const registration = await channel.registerNode(cfg.nodeId);
+  let client: S3StreamClient | undefined;
   const replica = new MetadataReplica({
     channel,
     registration,
     now: cfg.now,
+    onApplied: (keys) => client?.kv.notify(keys),
     ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
     log: cfg.log,
   });
   await replica.start();
-  return new S3StreamClient(
+  client = new S3StreamClient(
     cfg,
     store,
     channel,
@@ -842,4 +868,5 @@ export async function openStreamClientOn(
     hooks.afterClose ?? (() => Promise.resolve()),
     hooks.metadataRecordsWritten ?? (() => replica.recordsSent),
   );
+  return client;
 }

@@ -189,6 +189,14 @@ export class MemoryStream implements Stream {
 
 export class MemoryKv implements KvStore {
   readonly map = new Map<string, Buffer>();
+  private readonly listeners = new Set<(keys: readonly string[] | undefined) => void>();
+  onChange(listener: (keys: readonly string[] | undefined) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  private changed(key: string): void {
+    for (const l of [...this.listeners]) l([key]);
+  }
   puts = 0;
   /** Makes the next put/delete of a matching key throw (a crash point); cleared when it fires. */
   failNext: { key: (key: string) => boolean; op: 'put' | 'delete' } | undefined;
@@ -208,10 +216,12 @@ export class MemoryKv implements KvStore {
     this.maybeFail('put', key);
     this.puts++;
     this.map.set(key, Buffer.from(value));
+    this.changed(key);
   }
   async delete(key: string): Promise<void> {
     this.maybeFail('delete', key);
     this.map.delete(key);
+    this.changed(key);
   }
 }
 

@@ -32,8 +32,11 @@ export interface ReplicaOptions {
   now: () => number;
   timers?: Timers;
   log?: Log | undefined;
-  /** Called after the replica applied batches or a snapshot (not for the node's own early commits). */
-  onApplied?: () => void;
+  /**
+   * Called after the replica applied batches (with the KV keys they changed) or a snapshot (keys
+   * undefined: anything may have changed). Not for the node's own early WAL commits.
+   */
+  onApplied?: (kvKeys: readonly string[] | undefined) => void;
 }
 
 export class MetadataReplica {
@@ -87,7 +90,7 @@ export class MetadataReplica {
     this.state = state;
     this.appliedSeq = snap.seq;
     this.wake();
-    this.opts.onApplied?.();
+    this.opts.onApplied?.(undefined);
   }
 
   private async run(): Promise<void> {
@@ -111,6 +114,7 @@ export class MetadataReplica {
   }
 
   private applyBatches(batches: readonly ReplicatedBatch[]): void {
+    const kvKeys: string[] = [];
     for (const b of batches) {
       if (b.seq <= this.appliedSeq) continue;
       if (b.seq !== this.appliedSeq + 1) {
@@ -121,11 +125,15 @@ export class MetadataReplica {
       for (const rec of b.records) {
         applyRecord(this.state, rec, b.ts, b.seq);
         if (rec.t === 'commitWal' && rec.node === this.node) this.ownCommits.delete(rec.seq);
+        if (rec.t === 'kv') {
+          for (const [k] of rec.put) kvKeys.push(k);
+          kvKeys.push(...rec.del);
+        }
       }
       this.appliedSeq = b.seq;
     }
     this.wake();
-    this.opts.onApplied?.();
+    this.opts.onApplied?.(kvKeys);
   }
 
   private wake(): void {
@@ -191,6 +199,16 @@ export class MetadataReplica {
   resendPending(): void {
     if (this.failure !== undefined || this.stopped || this.ownCommits.size === 0) return;
     this.send([...this.ownCommits.values()].sort((a, b) => a.seq - b.seq));
+  }
+
+  /**
+   * Makes every own WAL commit durable at the owner now and waits until the replica has them:
+   * before another node takes over one of this node's streams, it must see all of its data.
+   */
+  async syncCommits(): Promise<void> {
+    const pending = [...this.ownCommits.values()].sort((a, b) => a.seq - b.seq);
+    if (pending.length === 0) return;
+    await this.append(pending);
   }
 
   private fail(err: Error): void {
