@@ -5,6 +5,7 @@
 import type { Logger } from 'winston';
 import type { GroupCoordinator } from '../group/coordinator.js';
 import type { ClusterView } from './cluster/cluster-view.js';
+import type { ClusterController } from './cluster/controller-api.js';
 import type { BrokerConfig } from './config/broker-config.js';
 import type { AppendGate } from './log/append-gate.js';
 import type { LogManager } from './log/log-manager.js';
@@ -35,6 +36,12 @@ export interface BrokerContext {
   readonly node: NodeInfo;
   /** Live brokers, the active controller and partition leadership (standalone: this broker leads everything). */
   readonly cluster: ClusterView;
+  /**
+   * Partition moves and leader elections; present only on the active controller (standalone: always).
+   * The handlers of AlterPartitionReassignments, ListPartitionReassignments and ElectLeaders answer
+   * NOT_CONTROLLER without it.
+   */
+  readonly controller?: ClusterController;
   readonly groups: GroupCoordinator;
   readonly topics: TopicView;
   readonly log: Logger;

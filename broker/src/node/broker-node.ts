@@ -12,6 +12,8 @@ import type { Logger } from 'winston';
 import { GroupCoordinator } from '../group/coordinator.js';
 import { resolveGroupShardCount } from '../group/shards.js';
 import { standaloneClusterView, type ClusterView } from '../kafka/cluster/cluster-view.js';
+import type { ClusterController } from '../kafka/cluster/controller-api.js';
+import { standaloneController } from '../kafka/cluster/standalone-controller.js';
 import type { BrokerContext, NodeInfo } from '../kafka/context.js';
 import { BrokerConfig } from '../kafka/config/broker-config.js';
 import { HANDLERS } from '../kafka/handlers/index.js';
@@ -56,6 +58,11 @@ export interface LocalBroker {
 export interface BrokerDeps {
   streams?: StreamClient;
   clusterView?: (local: LocalBroker) => ClusterView;
+  /**
+   * The controller behind partition moves and elections. Default: the standalone one without an
+   * injected ClusterView, none with one (its admin requests answer NOT_CONTROLLER).
+   */
+  controller?: (local: LocalBroker) => ClusterController;
 }
 
 export async function startBroker(
@@ -130,6 +137,7 @@ export async function startBroker(
       return node;
     },
     cluster,
+    controller: deps.controller ? deps.controller(local) : deps.clusterView ? undefined : standaloneController(local),
     groups,
     topics: registry,
     log,
