@@ -37,7 +37,10 @@ const EXPECTED: Record<number, [number, number]> = {
   33: [0, 2], // AlterConfigs
   37: [0, 3], // CreatePartitions
   42: [0, 2], // DeleteGroups
+  43: [0, 2], // ElectLeaders
   44: [0, 1], // IncrementalAlterConfigs
+  45: [0, 0], // AlterPartitionReassignments (v1 is Kafka 4.1+, beyond the 4.0 schemas)
+  46: [0, 0], // ListPartitionReassignments
   60: [0, 1], // DescribeCluster
   75: [0, 0], // DescribeTopicPartitions (beyond the list: what Kafka 3.8+ tools use)
 };

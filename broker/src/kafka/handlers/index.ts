@@ -23,7 +23,10 @@ import describeConfigs from './32_describe_configs.js';
 import alterConfigs from './33_alter_configs.js';
 import createPartitions from './37_create_partitions.js';
 import deleteGroups from './42_delete_groups.js';
+import electLeaders from './43_elect_leaders.js';
 import incrementalAlterConfigs from './44_incremental_alter_configs.js';
+import alterPartitionReassignments from './45_alter_partition_reassignments.js';
+import listPartitionReassignments from './46_list_partition_reassignments.js';
 import describeCluster from './60_describe_cluster.js';
 import describeTopicPartitions from './75_describe_topic_partitions.js';
 
@@ -51,7 +54,10 @@ export const HANDLERS: readonly Handler[] = [
   alterConfigs,
   createPartitions,
   deleteGroups,
+  electLeaders,
   incrementalAlterConfigs,
+  alterPartitionReassignments,
+  listPartitionReassignments,
   describeCluster,
   describeTopicPartitions,
 ] as unknown as readonly Handler[];
