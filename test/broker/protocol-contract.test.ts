@@ -35,6 +35,7 @@ const EXPECTED: Record<number, [number, number]> = {
   23: [0, 4], // OffsetForLeaderEpoch
   32: [0, 4], // DescribeConfigs
   33: [0, 2], // AlterConfigs
+  35: [0, 4], // DescribeLogDirs (no log dirs: what kafka-reassign-partitions.sh asks first)
   37: [0, 3], // CreatePartitions
   42: [0, 2], // DeleteGroups
   43: [0, 2], // ElectLeaders

@@ -21,6 +21,7 @@ import initProducerId from './22_init_producer_id.js';
 import offsetForLeaderEpoch from './23_offset_for_leader_epoch.js';
 import describeConfigs from './32_describe_configs.js';
 import alterConfigs from './33_alter_configs.js';
+import describeLogDirs from './35_describe_log_dirs.js';
 import createPartitions from './37_create_partitions.js';
 import deleteGroups from './42_delete_groups.js';
 import electLeaders from './43_elect_leaders.js';
@@ -52,6 +53,7 @@ export const HANDLERS: readonly Handler[] = [
   offsetForLeaderEpoch,
   describeConfigs,
   alterConfigs,
+  describeLogDirs,
   createPartitions,
   deleteGroups,
   electLeaders,
