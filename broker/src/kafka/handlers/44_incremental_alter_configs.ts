@@ -38,7 +38,12 @@ export default defineHandler(IncrementalAlterConfigs, { min: 0, max: 1 }, async 
       if (badOp) responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: badOp });
       else responses.push({ ...base, errorCode: res.errorCode, errorMessage: res.errorMessage });
     } else if (r.resourceType === ResourceType.BROKER) {
-      responses.push({ ...base, ...brokerAlterRefusal(r.configs[0]?.name ?? '') });
+      // No broker config is ever set dynamically, so deleting dynamic values is a no-op that
+      // succeeds, as in Kafka for unset keys: kafka-reassign-partitions.sh --verify clears the
+      // replication throttles this way and fails if refused.
+      const onlyDeletes = r.configs.length > 0 && r.configs.every((c) => c.configOperation === DELETE);
+      const refused = r.configs.find((c) => c.configOperation !== DELETE);
+      responses.push({ ...base, ...(onlyDeletes ? { errorCode: 0, errorMessage: null } : brokerAlterRefusal(refused?.name ?? '')) });
     } else {
       responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `resource type ${r.resourceType} is not supported` });
     }
