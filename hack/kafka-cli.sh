@@ -28,12 +28,14 @@ candidates() {
     kafka-get-offsets) echo "org.apache.kafka.tools.GetOffsetShell kafka.tools.GetOffsetShell" ;;
     kafka-broker-api-versions) echo "org.apache.kafka.tools.BrokerApiVersionsCommand kafka.admin.BrokerApiVersionsCommand" ;;
     kafka-delete-records) echo "org.apache.kafka.tools.DeleteRecordsCommand kafka.admin.DeleteRecordsCommand" ;;
+    kafka-reassign-partitions) echo "org.apache.kafka.tools.reassign.ReassignPartitionsCommand kafka.admin.ReassignPartitionsCommand" ;;
+    kafka-leader-election) echo "org.apache.kafka.tools.LeaderElectionCommand kafka.admin.LeaderElectionCommand" ;;
     kafka-storage) echo "kafka.tools.StorageTool" ;;
     kafka-server-start) echo "kafka.Kafka" ;;
     *) return 1 ;;
   esac
 }
-TOOLS="kafka-topics kafka-console-producer kafka-console-consumer kafka-consumer-groups kafka-configs kafka-get-offsets kafka-broker-api-versions kafka-delete-records kafka-storage kafka-server-start"
+TOOLS="kafka-topics kafka-console-producer kafka-console-consumer kafka-consumer-groups kafka-configs kafka-get-offsets kafka-broker-api-versions kafka-delete-records kafka-reassign-partitions kafka-leader-election kafka-storage kafka-server-start"
 
 die() { echo "kafka-cli.sh: $*" >&2; exit 127; }
 
@@ -46,6 +48,8 @@ need_java() {
 
 classpath_ok() {
   [[ -s "$CP_FILE" && -s "$MAINS_FILE" ]] || return 1
+  # The index is for one tool list: a cache made before a tool was added here is rebuilt.
+  [[ "$(head -n1 "$MAINS_FILE")" == "# tools: $TOOLS" ]] || return 1
   local jar
   IFS=: read -r -a jars < "$CP_FILE" || true
   for jar in "${jars[@]}"; do [[ -f "$jar" ]] || return 1; done
@@ -71,7 +75,7 @@ prepare() {
   done
   local classes tool cls found
   classes="$(for jar in "${kjars[@]}"; do jar tf "$jar" 2>/dev/null || unzip -Z1 "$jar"; done)"
-  : > "$MAINS_FILE.tmp"
+  echo "# tools: $TOOLS" > "$MAINS_FILE.tmp"
   for tool in $TOOLS; do
     found=""
     for cls in $(candidates "$tool"); do
@@ -89,7 +93,7 @@ need_java
 if [[ "$1" == "--prepare" ]]; then
   prepare
   echo "Apache Kafka $VERSION tools, classpath in $CP_FILE:"
-  cat "$MAINS_FILE"
+  tail -n +2 "$MAINS_FILE"
   exit 0
 fi
 
