@@ -16,6 +16,8 @@ import { startBroker as startInProcess, type RunningBroker } from '../../broker/
 import { ErrorCode } from '../../broker/src/protocol/errors.js';
 import { AlterPartitionReassignments } from '../../broker/src/protocol/messages/45_alter_partition_reassignments.js';
 import { CreateTopics } from '../../broker/src/protocol/messages/19_create_topics.js';
+import { DescribeLogDirs } from '../../broker/src/protocol/messages/35_describe_log_dirs.js';
+import { IncrementalAlterConfigs } from '../../broker/src/protocol/messages/44_incremental_alter_configs.js';
 import { ElectLeaders } from '../../broker/src/protocol/messages/43_elect_leaders.js';
 import { ListPartitionReassignments } from '../../broker/src/protocol/messages/46_list_partition_reassignments.js';
 import { Metadata } from '../../broker/src/protocol/messages/03_metadata.js';
@@ -111,6 +113,67 @@ describe('partition moves on a standalone broker (real process, over the wire)',
     }
     const all = await c.request(ElectLeaders, 2, { electionType: 0, topicPartitions: null, timeoutMs: 10_000 });
     expect(all).to.deep.include({ errorCode: 0, replicaElectionResults: [] });
+  });
+});
+
+describe('what kafka-reassign-partitions.sh needs besides the move APIs (standalone broker process)', function () {
+  this.timeout(60_000);
+  let broker: Broker;
+  let c: WireClient;
+  before(async () => {
+    broker = await startBroker();
+    c = await WireClient.connect(broker.port);
+    const created = await c.request(CreateTopics, 7, { topics: [{ name: 'dirs', numPartitions: 1, replicationFactor: 1 }], timeoutMs: 10_000 });
+    expect(created.topics[0]).to.include({ errorCode: 0 });
+  });
+  after(async () => {
+    c?.close();
+    await broker?.stop();
+  });
+
+  it('DescribeLogDirs v0-v4: no log dirs at all (partitions live in the object store), for all topics or named ones', async () => {
+    for (let v = 0; v <= 4; v++) {
+      const all = await c.request(DescribeLogDirs, v, { topics: null });
+      expect(all.results, `v${v}`).to.deep.equal([]);
+      expect(all.errorCode, `v${v}`).to.equal(0);
+      const named = await c.request(DescribeLogDirs, v, { topics: [{ topic: 'dirs', partitions: [0] }] });
+      expect(named.results, `v${v}`).to.deep.equal([]);
+    }
+  });
+
+  it('IncrementalAlterConfigs on the broker: deleting (throttles, as --verify does) succeeds, setting is still refused', async () => {
+    const DELETE = 1;
+    const SET = 0;
+    const del = await c.request(IncrementalAlterConfigs, 1, {
+      resources: [
+        {
+          resourceType: 4,
+          resourceName: '0',
+          configs: [
+            { name: 'leader.replication.throttled.rate', configOperation: DELETE, value: null },
+            { name: 'follower.replication.throttled.rate', configOperation: DELETE, value: null },
+            { name: 'replica.alter.log.dirs.io.max.bytes.per.second', configOperation: DELETE, value: null },
+          ],
+        },
+      ],
+      validateOnly: false,
+    });
+    expect(del.responses[0]).to.include({ errorCode: 0, errorMessage: null });
+    const set = await c.request(IncrementalAlterConfigs, 1, {
+      resources: [
+        {
+          resourceType: 4,
+          resourceName: '0',
+          configs: [
+            { name: 'leader.replication.throttled.rate', configOperation: DELETE, value: null },
+            { name: 'log.retention.ms', configOperation: SET, value: '1000' },
+          ],
+        },
+      ],
+      validateOnly: false,
+    });
+    expect(set.responses[0]).to.include({ errorCode: ErrorCode.INVALID_REQUEST });
+    expect(set.responses[0]!.errorMessage).to.match(/broker configs are static: set "log.retention.ms"/);
   });
 });
 
