@@ -618,6 +618,42 @@ export class Cluster {
     );
   }
 
+  /**
+   * Moves one partition to `target` and times it from sending AlterPartitionReassignments until
+   * the target accepts a produce for it (polling every 10 ms), then checks that the controller's
+   * Metadata names the target and no reassignment is listed any more.
+   */
+  async timeMove(topic: string, partition: number, target: ClusterMember, timeoutMs = 30_000): Promise<{ ms: number; acceptedMs: number }> {
+    const t0 = Date.now();
+    await this.reassign([{ topic, partition, target: target.nodeId! }], timeoutMs);
+    const acceptedMs = Date.now() - t0;
+    let last = '';
+    for (;;) {
+      try {
+        const r = await this.produceProbe(target, topic, partition, 2000);
+        if (r.errorCode === 0) break;
+        last = errorInfo(r.errorCode).name;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      if (Date.now() - t0 > timeoutMs) {
+        throw new Error(`move of ${topic}-${partition} to ${target.label}: no produce accepted there within ${timeoutMs} ms; last: ${last}\n${this.report(15)}`);
+      }
+      await delay(10);
+    }
+    const ms = Date.now() - t0;
+    const p = (await this.leaders(topic)).find((x) => x.partition === partition);
+    if (p?.leader !== target.nodeId) throw new Error(`after the move the controller names leader ${p?.leader} for ${topic}-${partition}, expected ${target.nodeId}`);
+    await waitForNoThrow(
+      () => this.listReassignments(),
+      (l) => !l.includes(`${topic}-${partition}`),
+      10_000,
+      (l) => `ListPartitionReassignments to stop listing ${topic}-${partition}: ${JSON.stringify(l)}`,
+      100,
+    );
+    return { ms, acceptedMs };
+  }
+
   /** Ongoing reassignments as the controller lists them ("topic-partition" strings). */
   async listReassignments(): Promise<string[]> {
     const ctl = await this.controller();
@@ -1098,8 +1134,11 @@ export function checkLoad(producers: LoadEvent[][], consumer: LoadEvent[]): Load
       }
     } else if (e.event === 'revoked' || e.event === 'lost') {
       for (const p of e.partitions as number[]) expectFirst.delete(`${m}/${p}`);
-    } else if (e.event === 'consumer-error' || e.event === 'member-crashed') {
+    } else if (e.event === 'member-crashed' || (e.event === 'consumer-error' && (e.retriable !== true || e.fatal === true))) {
+      // librdkafka marks transport and leadership errors retriable; anything else is a failure.
       consumerErrors.push(JSON.stringify(e));
+    } else if (e.event === 'consumer-error' || e.event === 'commit-failed' || e.event === 'committed-fetch-failed') {
+      retriable++;
     } else if (e.event === 'client-error') {
       if (e.fatal === true) fatal.push(JSON.stringify(e));
       else retriable++;

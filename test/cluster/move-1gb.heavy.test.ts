@@ -1,0 +1,57 @@
+// Issue 5, acceptance 4 (HEAVY: produces 1 GB into MinIO, several minutes on 2 cores): a partition
+// holding 1 GB and one holding 10 MB both move in at most 2 s, within 20% of each other: a move
+// copies no data, so its time does not depend on the partition's size.
+import { expect } from 'chai';
+import { Cluster, FAST_CLUSTER_CONFIG, MINIO_START_TIMEOUT_MS, bulkProduce } from '../helpers/cluster.js';
+import { uniqueName } from '../helpers/group-scenario.js';
+
+const MOVE_GOAL_MS = 2000;
+const SAME_WITHIN = 0.2;
+
+describe('cluster: move time, 1 GB vs 10 MB partition (heavy: produces 1 GB)', function () {
+  this.timeout(1_200_000);
+  let cluster: Cluster | undefined;
+
+  before(async function () {
+    this.timeout(MINIO_START_TIMEOUT_MS + 180_000);
+    cluster = await Cluster.start({ name: 'move-1gb', brokers: 3, config: FAST_CLUSTER_CONFIG });
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && cluster) console.log(cluster.report());
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it(`1 GB and 10 MB partitions each move in at most ${MOVE_GOAL_MS} ms, within ${SAME_WITHIN * 100}% of each other`, async () => {
+    const c = cluster!;
+    const big = uniqueName('move-1gb');
+    const small = uniqueName('move-10mb');
+    await c.createTopic(big, 1);
+    await c.createTopic(small, 1);
+    const bigProduced = await bulkProduce(c.bootstrap(), big, 0, 1024 * 1024 * 1024, 1_000_000);
+    console.log(`      produced ${(bigProduced.bytes / 2 ** 20).toFixed(0)} MiB in ${bigProduced.seconds} s`);
+    const smallProduced = await bulkProduce(c.bootstrap(), small, 0, 10 * 1024 * 1024);
+    expect(bigProduced.bytes, 'bytes acked in the big partition').to.be.at.least(1024 * 1024 * 1024);
+
+    const moveOne = async (topic: string, records: number) => {
+      const from = c.byNodeId((await c.leaders(topic))[0]!.leader);
+      expect(await c.endOffset(from, topic, 0), `${topic} log end offset before the move`).to.equal(records);
+      const to = c.members.find((b) => b !== from)!;
+      const r = await c.timeMove(topic, 0, to);
+      expect(await c.endOffset(to, topic, 0), `${topic} log end offset after the move (+1 probe)`).to.equal(records + 1);
+      return { ...r, from: from.nodeId, to: to.nodeId };
+    };
+    const bigMove = await moveOne(big, bigProduced.records);
+    const smallMove = await moveOne(small, smallProduced.records);
+    const diff = Math.abs(bigMove.ms - smallMove.ms) / Math.max(bigMove.ms, smallMove.ms);
+    console.log(
+      `      move time: 1 GB ${bigMove.ms} ms (node ${bigMove.from} -> ${bigMove.to}), 10 MB ${smallMove.ms} ms ` +
+        `(node ${smallMove.from} -> ${smallMove.to}); difference ${(diff * 100).toFixed(1)}% (goal <= ${MOVE_GOAL_MS} ms each, within ${SAME_WITHIN * 100}%)`,
+    );
+    expect(bigMove.ms, 'move time of the 1 GB partition').to.be.at.most(MOVE_GOAL_MS);
+    expect(smallMove.ms, 'move time of the 10 MB partition').to.be.at.most(MOVE_GOAL_MS);
+    expect(diff, `relative difference of the move times (${bigMove.ms} ms vs ${smallMove.ms} ms)`).to.be.at.most(SAME_WITHIN);
+    c.assertNoUnexpectedExit();
+  });
+});
