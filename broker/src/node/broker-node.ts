@@ -20,7 +20,7 @@ import { HANDLERS } from '../kafka/handlers/index.js';
 import { AppendGate } from '../kafka/log/append-gate.js';
 import { LeadershipReconciler } from '../kafka/log/leadership-reconciler.js';
 import { LogManager } from '../kafka/log/log-manager.js';
-import { ProducerIdManager } from '../kafka/producer/producer-id-manager.js';
+import { kvProducerIdBlocks, ProducerIdManager } from '../kafka/producer/producer-id-manager.js';
 import { TopicRegistry } from '../kafka/topics/topic-registry.js';
 import { TopicService } from '../kafka/topics/topic-service.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
@@ -28,6 +28,7 @@ import type { KvStore, StreamClient } from '../s3stream/api.js';
 import { createObjectStore, openStreamClient } from '../s3stream/index.js';
 import { Dispatcher } from '../server/dispatcher.js';
 import { KafkaServer } from '../server/server.js';
+import type { InternalRequests } from '../server/dispatcher.js';
 import type { BrokerOptions } from '../cli/broker-options.js';
 
 export interface RunningBroker {
@@ -36,6 +37,8 @@ export interface RunningBroker {
   readonly clusterId: string;
   /** Partition ownership: `release(topic, partition)` is the old leader's step of a move. */
   readonly ownership: LeadershipReconciler;
+  /** Group coordination: `unloadShard(i)` is the old coordinator's step of a shard move. */
+  readonly groups: GroupCoordinator;
   stop(): Promise<void>;
 }
 
@@ -63,6 +66,18 @@ export interface BrokerDeps {
    * injected ClusterView, none with one (its admin requests answer NOT_CONTROLLER).
    */
   controller?: (local: LocalBroker) => ClusterController;
+  /**
+   * Cluster mode: the controller API changes hands at runtime (present while this broker is the
+   * active controller); read on every admin request. Overrides `controller`.
+   */
+  activeController?: () => ClusterController | undefined;
+  /**
+   * Cluster mode: the listener is already bound (it served internal RPC while the broker started);
+   * the broker's dispatcher replaces the starting one and routes internal keys to `router`.
+   */
+  listener?: { server: KafkaServer; port: number; router: InternalRequests };
+  /** Cluster mode: producer-id blocks come from the controller (no two brokers share an id). */
+  producerIdBlocks?: () => Promise<{ start: number; count: number }>;
 }
 
 export async function startBroker(
@@ -90,6 +105,8 @@ export async function startBroker(
   const clusterId = await ensureClusterId(kv, opts.clusterId);
 
   const registry = new TopicRegistry(kv);
+  // Topics written elsewhere (in a cluster, by the controller) reach this broker through its replica.
+  const stopTopicFollow = kv.onChange((keys) => registry.refresh(keys));
   const advertised = opts.advertise ?? opts.listen;
   let node: NodeInfo = { nodeId: opts.nodeId, host: advertised.host, port: advertised.port, rack: opts.rack };
   const local: LocalBroker = { node: () => node, topics: registry };
@@ -131,13 +148,16 @@ export async function startBroker(
       })),
   );
   let dispatcher: Dispatcher | undefined;
+  const fixedController = deps.controller ? deps.controller(local) : deps.clusterView ? undefined : standaloneController(local);
   const context: BrokerContext = {
     clusterId,
     get node() {
       return node;
     },
     cluster,
-    controller: deps.controller ? deps.controller(local) : deps.clusterView ? undefined : standaloneController(local),
+    get controller() {
+      return deps.activeController ? deps.activeController() : fixedController;
+    },
     groups,
     topics: registry,
     log,
@@ -147,17 +167,26 @@ export async function startBroker(
     // Every stream of the client shares one WAL, so any open stream's ready() is the WAL's room.
     appendGate: new AppendGate(() => groups.storageReady() ?? logs.all()[0]?.stream.ready() ?? Promise.resolve()),
     config,
-    producerIds: new ProducerIdManager(kv),
+    producerIds: new ProducerIdManager(deps.producerIdBlocks ?? kvProducerIdBlocks(kv)),
     metrics,
     supportedApis: () => dispatcher?.supportedApis() ?? [],
   };
   dispatcher = new Dispatcher(HANDLERS, context, log, metrics);
-  const server = new KafkaServer(
-    { host: opts.listen.host, port: opts.listen.port, maxRequestBytes: config.int('socket.request.max.bytes'), maxInFlightPerConnection: 100 },
-    dispatcher,
-    log,
-  );
-  const port = await server.start();
+  let server: KafkaServer;
+  let port: number;
+  if (deps.listener !== undefined) {
+    dispatcher.serveInternal(deps.listener.router);
+    server = deps.listener.server;
+    server.setDispatcher(dispatcher);
+    port = deps.listener.port;
+  } else {
+    server = new KafkaServer(
+      { host: opts.listen.host, port: opts.listen.port, maxRequestBytes: config.int('socket.request.max.bytes'), maxInFlightPerConnection: 100 },
+      dispatcher,
+      log,
+    );
+    port = await server.start();
+  }
   if (!opts.advertise && opts.listen.port === 0) node = { ...node, port };
   const metricsPort = await metrics.listen(opts.listen.host === '0.0.0.0' ? '0.0.0.0' : opts.listen.host, opts.metricsPort);
 
@@ -187,10 +216,12 @@ export async function startBroker(
     metricsPort,
     clusterId,
     ownership,
+    groups,
     stop() {
       stopping ??= (async () => {
         log.info('broker stopping');
         for (const t of timers) clearInterval(t);
+        stopTopicFollow();
         await server.stop();
         await groups.close();
         // Releasing saves each partition's producer state once its accepted appends are durable.

@@ -3,7 +3,13 @@ import { setMaxListeners } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'winston';
 import { Connection } from './connection.js';
-import type { Dispatcher } from './dispatcher.js';
+import type { InternalConnection } from './dispatcher.js';
+
+/** What the listener needs of a dispatcher (the full Kafka dispatcher, or the one used while starting). */
+export interface FrameDispatcher {
+  dispatch(frame: Buffer, conn: InternalConnection): Promise<Buffer | null>;
+  unordered(frame: Buffer): boolean;
+}
 
 export interface KafkaServerOptions {
   host: string;
@@ -21,9 +27,17 @@ export class KafkaServer {
 
   constructor(
     private readonly opts: KafkaServerOptions,
-    private readonly dispatcher: Dispatcher,
+    private dispatcher: FrameDispatcher,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * Replaces the dispatcher (cluster mode binds the listener early, serving only internal RPC while
+   * the broker starts, then switches to the full Kafka dispatcher). Applies to requests read from now on.
+   */
+  setDispatcher(dispatcher: FrameDispatcher): void {
+    this.dispatcher = dispatcher;
+  }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
   async start(): Promise<number> {

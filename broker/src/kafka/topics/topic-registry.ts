@@ -100,6 +100,34 @@ export class TopicRegistry implements TopicView {
     this.changed();
   }
 
+  /**
+   * Re-reads topic records that changed in the KV (written by another broker: in a cluster only the
+   * controller writes topics), or all of them when `keys` is undefined. Fires onChange if anything changed.
+   */
+  refresh(keys: readonly string[] | undefined): void {
+    const names = keys === undefined
+      ? new Set([...this.byName.keys(), ...this.kv.list(PREFIX).map((k) => k.slice(PREFIX.length))])
+      : new Set(keys.filter((k) => k.startsWith(PREFIX)).map((k) => k.slice(PREFIX.length)));
+    let changed = false;
+    for (const name of names) {
+      const raw = this.kv.get(PREFIX + name);
+      const old = this.byName.get(name);
+      if (raw === undefined) {
+        if (old === undefined) continue;
+        this.byName.delete(name);
+        this.byId.delete(old.id);
+        changed = true;
+        continue;
+      }
+      const t = JSON.parse(raw.toString('utf8')) as TopicRecord;
+      if (old !== undefined && JSON.stringify(old) === JSON.stringify(t)) continue;
+      if (old && old.id !== t.id) this.byId.delete(old.id);
+      this.index(t);
+      changed = true;
+    }
+    if (changed) this.changed();
+  }
+
   async remove(name: string): Promise<void> {
     const t = this.byName.get(name);
     if (!t) return;

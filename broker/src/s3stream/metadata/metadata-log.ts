@@ -412,3 +412,33 @@ export class MetadataLog {
     return this.snapshotSeq;
   }
 }
+
+/**
+ * The newest `open` record in the log (who owns it now, as far as the store says), found by reading
+ * log objects from the newest backwards (at most `maxObjects`). Used by nodes that lost contact
+ * with the owner to find its successor without loading the whole state.
+ */
+export async function latestOpen(
+  store: ObjectStore,
+  maxObjects = 64,
+): Promise<{ seq: number; node: number; info: string | undefined } | undefined> {
+  const logs = (await store.list(META_LOG_PREFIX))
+    .map((o) => ({ key: o.key, seq: seqOf(o.key, META_LOG_PREFIX) }))
+    .filter((l): l is { key: string; seq: number } => l.seq !== undefined)
+    .sort((a, b) => b.seq - a.seq)
+    .slice(0, maxObjects);
+  for (const l of logs) {
+    let body: LogBody;
+    try {
+      body = parseLog(await store.get(l.key), l.key);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) continue; // cleaned up meanwhile
+      throw err;
+    }
+    for (let i = body.records.length - 1; i >= 0; i--) {
+      const r = body.records[i]!;
+      if (r.t === 'open') return { seq: body.seq, node: r.node, info: r.info };
+    }
+  }
+  return undefined;
+}

@@ -67,6 +67,7 @@ interface FetchWaiter {
 export class MetadataOwner implements MetadataChannel {
   private readonly buffer: ReplicatedBatch[] = [];
   private fetchWaiters = new Set<FetchWaiter>();
+  private readonly writtenListeners = new Set<(batch: ReplicatedBatch) => void>();
   private readonly nodeLocks = new Map<number, Promise<unknown>>();
   private lastWriterEpoch: number;
   private closed = false;
@@ -112,7 +113,7 @@ export class MetadataOwner implements MetadataChannel {
       lazyMaxRecords: opts.commitMaxRecords,
       log: opts.log,
       ...(opts.timers !== undefined ? { timers: opts.timers } : {}),
-      onWritten: (b) => (owner !== undefined ? owner.onWritten(b) : early.push(b)),
+      onWritten: (b) => (owner !== undefined ? owner.written(b) : early.push(b)),
       onFenced: (err) => {
         opts.log?.('warn', 'metadata owner fenced: another owner took over the log', { error: err.message });
         opts.onFenced?.(err);
@@ -122,7 +123,7 @@ export class MetadataOwner implements MetadataChannel {
       { t: 'open', node: opts.node, writer: metadata.writerId, ...(opts.info !== undefined ? { info: opts.info } : {}) },
     ]);
     owner = new MetadataOwner(opts, metadata, epoch);
-    for (const b of early) owner.onWritten(b);
+    for (const b of early) owner.written(b);
     owner.compaction.start(false);
     return owner;
   }
@@ -271,7 +272,20 @@ export class MetadataOwner implements MetadataChannel {
     return this.metadata.append([{ t: 'ids', kind, node, start, count }]).then(() => ({ start, count }));
   }
 
-  private onWritten(b: { seq: number; ts: number; records: readonly MetaRecord[] }): void {
+  /** Calls `listener` with every batch once it is durable (the application reacts to its own log). */
+  onWritten(listener: (batch: ReplicatedBatch) => void): () => void {
+    this.writtenListeners.add(listener);
+    return () => this.writtenListeners.delete(listener);
+  }
+
+  private written(b: { seq: number; ts: number; records: readonly MetaRecord[] }): void {
+    for (const l of [...this.writtenListeners]) {
+      try {
+        l(b);
+      } catch (err) {
+        this.opts.log?.('error', 'metadata written-listener failed', { error: String(err) });
+      }
+    }
     this.buffer.push({ seq: b.seq, ts: b.ts, records: b.records });
     if (this.buffer.length > REPLICATION_BUFFER) this.buffer.splice(0, this.buffer.length - REPLICATION_BUFFER);
     const waiters = this.fetchWaiters;

@@ -1,0 +1,139 @@
+/**
+ * Assembles a cluster member (`automq broker`): the listener first (internal RPC only while
+ * starting: the controller, possibly this broker, must be reachable before storage opens), then
+ * membership (find or become the controller, register, get a node id), then the stream client over
+ * the controller's metadata owner, then the same Kafka broker as standalone with a ClusterView fed
+ * by the controller's decisions.
+ *
+ * Stop (SIGTERM): controlled shutdown first (the controller moves this broker's partitions away),
+ * then the broker's orderly stop; a broker declared dead while alive stops at once ("restart me").
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'winston';
+import type { BrokerOptions } from '../cli/broker-options.js';
+import { BrokerConfig } from '../kafka/config/broker-config.js';
+import { GROUP_SHARDS_TOPIC } from '../kafka/cluster/cluster-view.js';
+import { startBroker } from '../node/broker-node.js';
+import type { RunningBroker } from '../node/broker-node.js';
+import { createObjectStore } from '../s3stream/index.js';
+import { InstrumentedObjectStore } from '../s3stream/object-store/instrumented.js';
+import { openStreamClientOn } from '../s3stream/stream-client.js';
+import { KafkaServer } from '../server/server.js';
+import { StartingDispatcher } from '../server/starting-dispatcher.js';
+import { KvClusterView } from './kv-cluster-view.js';
+import { ClusterMember } from './member.js';
+import { RemoteMetadataChannel, serveMetadataChannel } from './metadata/index.js';
+import { RpcRouter } from './rpc/index.js';
+
+const MiB = 1024 * 1024;
+
+export async function startClusterBroker(opts: BrokerOptions, log: Logger, onFenced: (why: string) => void): Promise<RunningBroker> {
+  await mkdir(opts.dataDir, { recursive: true });
+  const config = new BrokerConfig(opts.brokerConfig);
+  const advertised = opts.advertise ?? opts.listen;
+  if (advertised.port === 0) throw new Error('cluster mode needs a known address: set --listen with a port (or --advertise)');
+  const raw = await createObjectStore(opts.objectStoreUrl);
+  const s3log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void => {
+    log.log(level, msg, { component: 's3stream', ...fields });
+  };
+  const store = new InstrumentedObjectStore(raw, { log: s3log });
+  const router = new RpcRouter(log);
+  const server = new KafkaServer(
+    { host: opts.listen.host, port: opts.listen.port, maxRequestBytes: config.int('socket.request.max.bytes'), maxInFlightPerConnection: 100 },
+    new StartingDispatcher(router),
+    log,
+  );
+  const port = await server.start();
+  let fenced = false;
+  const member = new ClusterMember(
+    store,
+    router,
+    {
+      clusterId: opts.clusterId,
+      host: advertised.host,
+      port: advertised.port,
+      rack: opts.rack,
+      heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
+      sessionTimeoutMs: config.int('broker.session.timeout.ms'),
+      controllerSessionTimeoutMs: config.int('controller.session.timeout.ms'),
+      releaseTimeoutMs: config.int('partition.release.timeout.ms'),
+      groupShards: config.int('offsets.topic.num.partitions'),
+    },
+    {
+      now: Date.now,
+      snapshotEvery: 1000,
+      commitDelayMs: 30_000,
+      commitMaxRecords: 64,
+      compactionIntervalMs: 60_000,
+      objectDeleteGraceMs: 60_000,
+      objectBlockBytes: 512 * 1024,
+      planner: { targetObjectBytes: 16 * MiB, smallObjectBytes: 8 * MiB, maxWalBytesPerRound: 256 * MiB },
+    },
+    log,
+    (why) => {
+      if (fenced) return;
+      fenced = true;
+      log.error('this broker was fenced while alive; stopping (restart it)', { reason: why });
+      onFenced(why);
+    },
+  );
+  serveMetadataChannel(router, () => member.activeOwner(), { log });
+  try {
+    const nodeId = await member.start();
+    const channel = new RemoteMetadataChannel({ locator: member, clientId: `broker-${nodeId}`, log });
+    const streams = await openStreamClientOn(channel, {
+      store,
+      nodeId,
+      walFlushIntervalMs: opts.walFlushIntervalMs,
+      walFlushBytes: opts.walFlushBytes,
+      logCacheBytes: opts.logCacheBytes,
+      blockCacheBytes: opts.blockCacheBytes,
+      compactionIntervalMs: 0,
+      log: s3log,
+    });
+    const clusterId = streams.kv.get('cluster/id')?.toString('utf8');
+    if (clusterId !== undefined) member.setClusterId(clusterId);
+    let view: KvClusterView | undefined;
+    const broker = await startBroker({ ...opts, nodeId }, log, 'broker', {
+      streams,
+      clusterView: () => {
+        view = new KvClusterView(streams.kv, nodeId, log);
+        view.onChange(() => member.learn(view?.controllerInfo()));
+        member.learn(view.controllerInfo());
+        return view;
+      },
+      listener: { server, port, router },
+      producerIdBlocks: () => member.allocateProducerIds(),
+      activeController: () => member.activeController(),
+    });
+    member.setReady(async (partitions) => {
+      await Promise.all(
+        partitions.map((p) => (p.topic === GROUP_SHARDS_TOPIC ? broker.groups.unloadShard(p.partition) : broker.ownership.release(p.topic, p.partition))),
+      );
+      // The next leader must see every record this broker acked: commit its WAL objects now.
+      await streams.commit();
+    });
+    let stopping: Promise<void> | undefined;
+    return {
+      ...broker,
+      stop() {
+        stopping ??= (async () => {
+          if (!fenced) {
+            const drained = await member.drain(config.int('controlled.shutdown.timeout.ms'));
+            log.info(drained ? 'controlled shutdown: partitions moved away' : 'controlled shutdown: deadline passed, stopping anyway', { nodeId });
+          }
+          await broker.stop();
+          await member.stop();
+          view?.close();
+          await store.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await member.stop().catch(() => undefined);
+    await server.stop().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
