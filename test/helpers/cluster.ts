@@ -265,11 +265,12 @@ export class Cluster {
   /** A new broker slot (fresh ports, empty data dir, next rack), started and ready. */
   async addMember(o: { waitForCluster?: boolean } = {}): Promise<ClusterMember> {
     const [port, metricsPort] = await freePorts(2);
+    // Slot taken and member pushed with no await in between: parallel starts get distinct slots.
     const slot = this.members.length;
     const dataDir = path.join(this.workDir, `broker-${slot}`);
-    await mkdir(dataDir, { recursive: true });
     const b = new ClusterMember(slot, port!, metricsPort!, dataDir, RACKS[slot % RACKS.length]!);
     this.members.push(b);
+    await mkdir(dataDir, { recursive: true });
     await this.launch(b);
     if (o.waitForCluster ?? true) await this.waitForBrokers(this.live().length);
     return b;
