@@ -67,11 +67,13 @@ describe('cluster: scale out with kafka-reassign-partitions, scale in with SIGTE
     expect(exec.code, `kafka-reassign-partitions --execute\n${describeRun(exec)}`).to.equal(0);
     expect(exec.stdout, describeRun(exec)).to.include('Successfully started partition reassignment');
 
+    // --verify prints each partition's state, then clears replication throttles on every broker
+    // (IncrementalAlterConfigs); its exit code is checked at the end of this test, so that a
+    // failing throttle cleanup does not hide whether the new broker serves the partitions.
     let verify: RunResult | undefined;
     await waitFor(
       async () => {
         verify = await reassignTool(['--bootstrap-server', boot, '--reassignment-json-file', file, '--verify']);
-        if (verify.code !== 0 && !/is still in progress/.test(verify.stdout)) throw new Error(`kafka-reassign-partitions --verify failed:\n${describeRun(verify)}`);
         return movedOnto.every((p) => verify!.stdout.includes(`Reassignment of partition ${topic}-${p} is completed`));
       },
       90_000,
@@ -95,6 +97,7 @@ describe('cluster: scale out with kafka-reassign-partitions, scale in with SIGTE
     };
     await waitFor(() => pending().length === 0, 60_000, () => `the group to read records written after the move in partitions ${pending().join(', ')}`, 250);
     c.assertNoUnexpectedExit();
+    expect(verify!.code, `kafka-reassign-partitions --verify exit code\n${describeRun(verify!)}`).to.equal(0);
   });
 
   it('SIGTERM: the stopping broker hands its partitions to the others before it exits with 0', async () => {
