@@ -326,6 +326,11 @@ export class ClusterMember {
     return this.nodeIdValue;
   }
 
+  /** Storage reports this broker fenced (its WAL was taken over): stop, as for a fenced heartbeat. */
+  fencedWhileAlive(why: string): void {
+    this.onFenced(why);
+  }
+
   /** The broker serves Kafka requests: it may lead partitions now. */
   setReady(releaser: Releaser): void {
     this.releaser = releaser;

@@ -53,6 +53,11 @@ export interface StreamClientOptions {
   now?: () => number;
   /** Optional logger; S3Stream never logs to the console by itself. */
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Called once when this client learns it was fenced (its WAL writer or its metadata writes were
+   * taken over): nothing it appends can become durable any more; the process should restart.
+   */
+  onFenced?: (err: MetadataFencedError) => void;
 }
 
 export interface StreamInfo {

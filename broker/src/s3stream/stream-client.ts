@@ -399,6 +399,7 @@ class S3StreamClient implements StreamClient {
     /** Runs after the client closed (the in-process owner closes there). */
     private readonly afterClose: () => Promise<void>,
     private readonly metadataRecordsWritten: () => number,
+    private readonly onFenced: ((err: MetadataFencedError) => void) | undefined,
   ) {
     this.now = cfg.now;
     this.kv = new Kv(this);
@@ -420,10 +421,24 @@ class S3StreamClient implements StreamClient {
       blockBytes: cfg.objectBlockBytes,
       ...(internal.walMaxInflight !== undefined ? { maxInflight: internal.walMaxInflight } : {}),
       allocateObjectId: () => this.objectIds.next(),
+      onFenced: (err) => this.reportFenced(err),
       onDurable: (f) => this.onDurable(f),
       ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
       log: cfg.log,
     });
+  }
+
+  private fencedReported = false;
+
+  reportFenced(err: MetadataFencedError): void {
+    if (this.fencedReported) return;
+    this.fencedReported = true;
+    this.cfg.log?.('error', 'this stream client was fenced', { error: err.message });
+    try {
+      this.onFenced?.(err);
+    } catch {
+      // the embedding application's handler; nothing more to do here
+    }
   }
 
   meta(id: number): StreamMeta | undefined {
@@ -854,6 +869,7 @@ export async function openStreamClientOn(
     registration,
     now: cfg.now,
     onApplied: (keys) => client?.kv.notify(keys),
+    onFenced: (err) => client?.reportFenced(err),
     ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
     log: cfg.log,
   });
@@ -867,6 +883,7 @@ export async function openStreamClientOn(
     internal,
     hooks.afterClose ?? (() => Promise.resolve()),
     hooks.metadataRecordsWritten ?? (() => replica.recordsSent),
+    options.onFenced,
   );
   return client;
 }

@@ -162,9 +162,20 @@ export class MetadataOwner implements MetadataChannel {
     return run;
   }
 
+  /**
+   * Proves this owner still owns the log before it acts on other writers (a tombstone stops a live
+   * node): a deposed owner that has not noticed yet fails here with MetadataFencedError instead of
+   * fencing nodes the new owner considers healthy. One small PUT; fencing is rare.
+   */
+  private async proveOwnership(): Promise<void> {
+    await this.metadata.append([{ t: 'kv', put: [], del: [] }]);
+  }
+
   registerNode(node: number): Promise<NodeRegistration> {
     return this.withNodeLock(node, async () => {
       this.checkOpen();
+      const live = this.metadata.spec.nodes.get(node);
+      if (live !== undefined && live.writerEpoch >= 0) await this.proveOwnership();
       const fence = await fenceWal(this.opts.store, this.metadata.spec, node, this.opts.log);
       const records: MetaRecord[] = [];
       const prev = this.metadata.spec.nodes.get(node);
@@ -192,6 +203,7 @@ export class MetadataOwner implements MetadataChannel {
       this.checkOpen();
       const prev = this.metadata.spec.nodes.get(node);
       if (prev === undefined || prev.writerEpoch < 0) return;
+      await this.proveOwnership();
       const fence = await fenceWal(this.opts.store, this.metadata.spec, node, this.opts.log);
       await this.metadata.append([{ t: 'fenceNode', node, committedSeq: fence.committedSeq, objects: fence.objects }]);
       this.opts.log?.('info', 'fenced the WAL writer of a node', { node, recoveredObjects: fence.objects.length, upTo: fence.committedSeq });

@@ -37,6 +37,8 @@ export interface ReplicaOptions {
    * undefined: anything may have changed). Not for the node's own early WAL commits.
    */
   onApplied?: (kvKeys: readonly string[] | undefined) => void;
+  /** Called once when the owner refused this node's writer as fenced. */
+  onFenced?: (err: MetadataFencedError) => void;
 }
 
 export class MetadataReplica {
@@ -214,6 +216,7 @@ export class MetadataReplica {
   private fail(err: Error): void {
     if (this.failure !== undefined) return;
     this.failure = err;
+    if (err instanceof MetadataFencedError) this.opts.onFenced?.(err);
     for (const w of this.waiters.splice(0)) w.reject(err);
   }
 

@@ -59,6 +59,8 @@ export interface WalOptions {
   maxInflight?: number;
   /** Id of the next WAL object in the metadata (from the node's id block). */
   allocateObjectId: () => Promise<number>;
+  /** Called once if the writer is fenced (a put-if-absent of its next object lost). */
+  onFenced?: (err: MetadataFencedError) => void;
   /** Called in seq order, before the flush's append promises resolve. */
   onDurable: (flush: DurableFlush) => void;
   timers?: Timers;
@@ -293,6 +295,7 @@ export class WriteAheadLog {
   private fail(err: Error): void {
     if (this.failure !== undefined) return;
     this.failure = err;
+    if (err instanceof MetadataFencedError) this.opts.onFenced?.(err);
     this.opts.log?.('error', 'WAL stopped', { error: err.message });
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
