@@ -104,7 +104,7 @@ export async function startClusterBroker(opts: BrokerOptions, log: Logger, onFen
         member.learn(view.controllerInfo());
         return view;
       },
-      listener: { server, port, router },
+      listener: { server, port, router, keepOpenOnStop: true },
       producerIdBlocks: () => member.allocateProducerIds(),
       activeController: () => member.activeController(),
     });
@@ -124,8 +124,12 @@ export async function startClusterBroker(opts: BrokerOptions, log: Logger, onFen
             const drained = await member.drain(config.int('controlled.shutdown.timeout.ms'));
             log.info(drained ? 'controlled shutdown: partitions moved away' : 'controlled shutdown: deadline passed, stopping anyway', { nodeId });
           }
+          // Kafka clients go elsewhere from now on; internal RPC stays up: if this broker is the
+          // controller, its own storage still commits through it while closing.
+          server.setDispatcher(new StartingDispatcher(router));
           await broker.stop();
           await member.stop();
+          await server.stop();
           view?.close();
           await store.close();
         })();

@@ -75,7 +75,7 @@ export interface BrokerDeps {
    * Cluster mode: the listener is already bound (it served internal RPC while the broker started);
    * the broker's dispatcher replaces the starting one and routes internal keys to `router`.
    */
-  listener?: { server: KafkaServer; port: number; router: InternalRequests };
+  listener?: { server: KafkaServer; port: number; router: InternalRequests; keepOpenOnStop?: boolean };
   /** Cluster mode: producer-id blocks come from the controller (no two brokers share an id). */
   producerIdBlocks?: () => Promise<{ start: number; count: number }>;
 }
@@ -222,7 +222,8 @@ export async function startBroker(
         log.info('broker stopping');
         for (const t of timers) clearInterval(t);
         stopTopicFollow();
-        await server.stop();
+        // A cluster member keeps its listener for internal RPC until it left the cluster.
+        if (deps.listener?.keepOpenOnStop !== true) await server.stop();
         await groups.close();
         // Releasing saves each partition's producer state once its accepted appends are durable.
         await ownership.stop();
