@@ -156,7 +156,9 @@ function brokerContainer(cluster: AutoMQCluster, zone: string, clusterId: string
       { name: 'kafka', containerPort: kafkaPort, protocol: 'TCP' },
       { name: 'metrics', containerPort: metricsPort, protocol: 'TCP' },
     ],
-    readinessProbe: { tcpSocket: { port: 'kafka' }, periodSeconds: 5, failureThreshold: 3 },
+    // The Kafka port opens early (internal RPC while the broker joins the cluster); the metrics
+    // endpoint starts once the broker serves Kafka requests, so it is the readiness signal.
+    readinessProbe: { tcpSocket: { port: 'metrics' }, periodSeconds: 5, failureThreshold: 3 },
     livenessProbe: { tcpSocket: { port: 'metrics' }, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 6 },
     ...(spec.resources ? { resources: spec.resources } : {}),
     volumeMounts: [
