@@ -203,8 +203,10 @@ export class KafkaController implements ClusterController {
       const all = this.brokers();
       const same = [...all.values()].find((b) => b.host === req.host && b.port === req.port);
       if (same !== undefined && same.incarnation !== req.incarnation && same.state !== 'fenced') {
-        // Two processes cannot listen on one address: the old one is gone. Its WAL first.
+        // Two processes cannot listen on one address: the old one is gone. Its WAL first, then its
+        // partitions go to live brokers at once (a restart after a crash is the fastest failover).
         await this.fence(same, 'a new process registered at its address');
+        await this.reconcile();
       }
       const nodeId = same?.nodeId ?? Math.max(-1, ...all.keys()) + 1;
       const rec: BrokerRecord = { nodeId, host: req.host, port: req.port, rack: req.rack, incarnation: req.incarnation, state: 'registered' };
