@@ -39,6 +39,8 @@ export interface ServeMetadataOptions {
 }
 
 const DEFAULT_MAX_FETCH_WAIT_MS = 30_000;
+/** An empty long-poll answer this much before its wait ended means the owner no longer waits. */
+const EARLY_MARGIN_MS = 50;
 
 function notController(why: string): KafkaError {
   return new KafkaError(METADATA_ERROR.notController, `${why}; ask the active controller`);
@@ -98,12 +100,15 @@ export function serveMetadataChannel(
       return { start: value.start, count: value.count, ownerEpoch: epochOf(owner) };
     })
     .handle(FetchRpc, async (req, meta) => {
-      const { owner, value } = await run(FetchRpc.name, (o) => o.fetch(req.afterSeq, Math.min(req.maxWaitMs, maxWait), meta.signal));
+      const wait = Math.min(req.maxWaitMs, maxWait);
+      const started = performance.now();
+      const { owner, value } = await run(FetchRpc.name, (o) => o.fetch(req.afterSeq, wait, meta.signal));
       if ('reload' in value) return { reload: true, batches: [], ownerEpoch: epochOf(owner) };
-      // An owner that closed (stepped down) answers empty at once: without this the node would
-      // poll it in a tight loop instead of moving to the new controller.
-      if (value.batches.length === 0 && !stillCurrent(owner) && !meta.signal.aborted) {
-        throw notController('this node\'s metadata owner stopped while the fetch waited');
+      // A closed owner (stepped down, maybe still handed out for a moment) answers empty at once:
+      // without this the node would poll it in a tight loop instead of moving to the new controller.
+      const early = performance.now() - started + EARLY_MARGIN_MS < wait;
+      if (value.batches.length === 0 && !meta.signal.aborted && (early || !stillCurrent(owner))) {
+        throw notController('this node\'s metadata owner stopped (it answered a long poll without waiting)');
       }
       return {
         reload: false,

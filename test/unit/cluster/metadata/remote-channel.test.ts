@@ -227,6 +227,18 @@ describe('RemoteMetadataChannel', function () {
       expect(await ch.fetch(at + 5, 0), 'a seq the owner never wrote needs a snapshot').to.deep.equal({ reload: true });
     });
 
+    it('an owner closed but still served answers NOT_CONTROLLER, not an endless stream of empty polls', async () => {
+      const ctl = await controller();
+      const locator = new SettableControllerLocator(ctl.address);
+      const ch = channel(locator, { failoverTimeoutMs: 400 });
+      await ctl.owner.close();
+      const err = await rejection(ch.fetch(ctl.owner.seq, 5000));
+      expect(err).to.be.instanceOf(MetadataUnavailableError);
+      expect(err.message).to.include('NOT_CONTROLLER').and.include('stopped');
+      // Reported and retried with pauses, not in a tight loop.
+      expect(locator.reports.length).to.be.within(2, 20);
+    });
+
     it('a held poll ends on the server when the caller aborts or its connection closes', async () => {
       const events: string[] = [];
       const ctl = await controller(0, { wrap: (o) => spyOwner(o, events) });
