@@ -92,7 +92,7 @@ export async function startClusterBroker(opts: BrokerOptions, log: Logger, onFen
       log: s3log,
       // The controller fenced this broker's WAL (it was declared dead): nothing more can be acked.
       onFenced: (err) => member.fencedWhileAlive(`its WAL writer was fenced: ${err.message}`),
-    });
+    }, {}, { afterClose: () => channel.close() });
     const clusterId = streams.kv.get('cluster/id')?.toString('utf8');
     if (clusterId !== undefined) member.setClusterId(clusterId);
     let view: KvClusterView | undefined;
