@@ -539,8 +539,9 @@ export class Cluster {
     await waitForNoThrow(
       async () => {
         const liveIds = new Set(this.live().map((b) => b.nodeId));
+        last = `live node ids ${JSON.stringify([...liveIds])}; `;
         const views = await Promise.all(this.live().map((b) => this.metadata(b)));
-        last = views.map((v) => `b${v.from}: ${JSON.stringify(v.topics.get(topic)?.map((p) => `${p.partition}@${p.leader}e${p.epoch}`))}`).join('; ');
+        last += views.map((v) => `b${v.from}: ${JSON.stringify(v.topics.get(topic)?.map((p) => `${p.partition}@${p.leader}e${p.epoch}${p.errorCode !== 0 ? `:${errorInfo(p.errorCode).name}` : ''}`))}`).join('; ');
         const ok = views.every((v) => {
           const ps = v.topics.get(topic);
           return ps !== undefined && ps.length === partitions && ps.every((p) => p.errorCode === 0 && liveIds.has(p.leader));
