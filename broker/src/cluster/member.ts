@@ -199,10 +199,11 @@ export class ClusterMember {
       this.setController(again);
       return;
     }
-    await this.becomeController();
+    await this.becomeController(Math.max(this.controllerAddr?.epoch ?? 0, fresh?.epoch ?? 0, again?.epoch ?? 0));
   }
 
-  private async becomeController(): Promise<void> {
+  /** Takes the log over from the controller whose epoch is `replacing` (0: there was none). */
+  private async becomeController(replacing: number): Promise<void> {
     if (this.stopped) return;
     let owner: MetadataOwner;
     try {
@@ -213,6 +214,7 @@ export class ClusterMember {
         info: JSON.stringify({ host: this.cfg.host, port: this.cfg.port }),
         log: (level, msg, fields) => this.log.log(level, msg, { component: 's3stream-owner', ...fields }),
         onFenced: () => this.stepDown('another broker took over the metadata log'),
+        takeOverFrom: replacing,
       });
     } catch (err) {
       if (err instanceof MetadataFencedError) {
@@ -246,8 +248,11 @@ export class ClusterMember {
       }
       running.setNodeId(this.nodeIdValue);
       const withId = running.controllerInfo;
+      // The replaced controller has been silent since this broker's last contact with it: its own
+      // broker's session counts from then (only for that one; the others get a fresh session).
       const previous = controllerInfoSchema.safeParse(JSON.parse(kv.get(KV.controller)?.toString('utf8') ?? 'null'));
-      await running.start(previous.success ? { nodeId: previous.data.nodeId, sinceMs: this.lastContact || Date.now() - this.cfg.controllerSessionTimeoutMs } : undefined);
+      const silent = previous.success && previous.data.epoch === replacing && replacing > 0;
+      await running.start(silent ? { nodeId: previous.data.nodeId, sinceMs: this.lastContact || Date.now() - this.cfg.controllerSessionTimeoutMs } : undefined);
       this.controller = running;
       this.setController(withId);
     } catch (err) {

@@ -491,11 +491,24 @@ class S3StreamClient implements StreamClient {
 
   async openStream(streamId: number): Promise<Stream> {
     this.checkUsable();
-    const s = this.meta(streamId);
-    if (s === undefined) throw new Error(`cannot open stream ${streamId}: it does not exist (deleted or never created)`);
-    const epoch = s.epoch + 1;
-    // Applied to the speculative state now: handles with older epochs are fenced immediately.
+    const before = this.meta(streamId);
+    if (before === undefined) throw new Error(`cannot open stream ${streamId}: it does not exist (deleted or never created)`);
+    const epoch = before.epoch + 1;
+    // Once the owner wrote it, this node's replica holds everything logged before: in particular
+    // the WAL commits of a node that had the stream until now.
     await this.replica.append([{ t: 'openStream', id: streamId, epoch }]);
+    const s = this.meta(streamId);
+    if (s === undefined) throw new Error(`stream ${streamId} was deleted while it was being opened`);
+    const rt = this.runtimes.get(streamId);
+    if (rt !== undefined && s.nextOffset > rt.nextOffset) {
+      // Another node appended since this one last had the stream: what this node remembers of
+      // it (next offset, tail in the LogCache) is stale. Appends of its own still in flight
+      // would make rt.nextOffset >= s.nextOffset, so they are never thrown away here.
+      this.logCache.drop(streamId);
+      rt.nextOffset = s.nextOffset;
+      rt.confirm(s.nextOffset);
+      rt.readExpected = -1;
+    }
     return new S3Stream(this, this.runtime(s), epoch);
   }
 

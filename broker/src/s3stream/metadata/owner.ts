@@ -58,6 +58,12 @@ export interface MetadataOwnerOptions {
   log?: Log | undefined;
   /** Called once when another owner took the log over: stop using this one. */
   onFenced?: (err: MetadataFencedError) => void;
+  /**
+   * Take the log over only from the owner whose `open` record has this seq (0: from no owner): when
+   * the log shows a newer owner, open fails with MetadataFencedError without writing. Candidates that
+   * decided to replace a silent owner must not depose a successor that won meanwhile.
+   */
+  takeOverFrom?: number;
 }
 
 interface FetchWaiter {
@@ -119,6 +125,11 @@ export class MetadataOwner implements MetadataChannel {
         opts.onFenced?.(err);
       },
     });
+    const latest = metadata.spec.openSeqs[metadata.spec.openSeqs.length - 1] ?? 0;
+    if (opts.takeOverFrom !== undefined && latest > opts.takeOverFrom) {
+      await metadata.close();
+      throw new MetadataFencedError(`the log already has a newer owner (open record at seq ${latest}, expected ${opts.takeOverFrom}); follow it`);
+    }
     const epoch = await metadata.append([
       { t: 'open', node: opts.node, writer: metadata.writerId, ...(opts.info !== undefined ? { info: opts.info } : {}) },
     ]);
