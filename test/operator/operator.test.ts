@@ -93,6 +93,8 @@ describe('operator against a real kube-apiserver', function () {
     expect(await bad({ ...base, spec: { image: 'x', zones: [{ name: 'a' }], objectStorage: { bucket: 'Not_A_Bucket', credentials: { podIdentity: {} } } } })).to.match(/spec\.objectStorage\.bucket/);
     expect(await bad({ ...base, spec: { image: 'x', zones: [{ name: 'a' }], objectStorage: { bucket: 'bkt', credentials: { podIdentity: {}, secretRef: { name: 's' } } } } })).to.contain('set exactly one of');
     expect(await bad({ ...base, spec: { image: 'x', zones: [{ name: 'bootstrap' }], objectStorage: { bucket: 'bkt', credentials: { podIdentity: {} } } } })).to.contain('reserved');
+    // Zone a-external's Service (<c>-a-external) would be zone a's external Service.
+    expect(await bad({ ...base, spec: { image: 'x', zones: [{ name: 'a' }, { name: 'a-external' }], objectStorage: { bucket: 'bkt', credentials: { podIdentity: {} } } } })).to.contain('must not end in -external');
 
     await client.create({ apiVersion: 'automq.io/v1alpha1', kind: 'TableTopic', metadata: { name: 'shrink', namespace: NS }, spec: { clusterRef: { name: 'nope' }, partitions: 3, deletionPolicy: 'Retain' } });
     try {

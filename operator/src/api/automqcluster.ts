@@ -8,11 +8,19 @@ export const CLUSTER_PLURAL = 'automqclusters';
 /** Names the operator uses for its own per-cluster Services; a zone must not collide with them. */
 export const RESERVED_ZONE_NAMES = ['bootstrap', 'brokers', 'config', 'broker'] as const;
 
+/**
+ * Zone <z>'s external Service is <cluster>-<z>-external and zone <y>'s Service is <cluster>-<y>,
+ * so a zone named <z>-external would take zone <z>'s external Service name. Reserving the suffix
+ * makes the two name sets disjoint without renaming live external Services (a rename would
+ * re-provision their load balancers and change the addresses clients use).
+ */
+export const RESERVED_ZONE_SUFFIX = '-external';
+
 export const zoneSchema = z
   .object({
     name: dnsLabel.describe(
-      'Zone name. Used in child names (<cluster>-broker-<zone>, <cluster>-<zone>) and passed to the brokers as their rack. ' +
-        'Must not be one of: bootstrap, brokers, config, broker.',
+      'Zone name. Used in child names (<cluster>-broker-<zone>, <cluster>-<zone>, <cluster>-<zone>-external) and passed to the brokers as their rack. ' +
+        'Must not be one of: bootstrap, brokers, config, broker, and must not end in -external (the suffix of the external Services).',
     ),
     topologyKey: z
       .string()
@@ -178,10 +186,17 @@ export const clusterSpecSchema = z
             rule: "self.all(z, !(z.name in ['bootstrap', 'brokers', 'config', 'broker']))",
             message: 'zone names bootstrap, brokers, config and broker are reserved',
           },
+          {
+            rule: "self.all(z, !z.name.endsWith('-external'))",
+            message: 'zone names must not end in -external: <cluster>-<zone>-external is the name of a zone\'s external Service',
+          },
         ],
       })
       .refine((zs) => zs.every((zn) => !(RESERVED_ZONE_NAMES as readonly string[]).includes(zn.name)), {
         message: 'zone names bootstrap, brokers, config and broker are reserved',
+      })
+      .refine((zs) => zs.every((zn) => !zn.name.endsWith(RESERVED_ZONE_SUFFIX)), {
+        message: 'zone names must not end in -external: <cluster>-<zone>-external is the name of a zone\'s external Service',
       })
       .refine((zs) => new Set(zs.map((zn) => zn.name)).size === zs.length, { message: 'zone names must be unique' }),
     objectStorage: objectStorageSchema,

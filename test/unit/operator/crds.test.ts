@@ -120,6 +120,13 @@ describe('operator zod schemas', () => {
     const reserved = structuredClone(cluster);
     reserved.spec.zones = [{ name: 'bootstrap' }];
     expect(JSON.stringify(automqClusterSchema.safeParse(reserved).error?.issues)).to.contain('reserved');
+
+    // Zone "a-external"'s Service would be zone "a"'s external Service.
+    const suffix = structuredClone(cluster);
+    suffix.spec.zones = [{ name: 'a' }, { name: 'a-external' }];
+    expect(JSON.stringify(automqClusterSchema.safeParse(suffix).error?.issues)).to.contain('must not end in -external');
+    suffix.spec.zones = [{ name: 'external' }, { name: 'a-externals' }];
+    expect(automqClusterSchema.safeParse(suffix).success, 'only the -external suffix is reserved').to.equal(true);
   });
 
   it('validates TableTopic partition transforms and defaults', () => {

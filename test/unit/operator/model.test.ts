@@ -93,6 +93,34 @@ describe('operator model: desired children', () => {
     expect(d.role.rules).to.deep.equal([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] }]);
   });
 
+  it('gives every Service a distinct name for every pair of zone names the schema accepts', () => {
+    // Zone names built from the pieces the operator's own names use; every pair that passes the
+    // schema must render distinct Service names (zone "a-external" used to take zone "a"'s
+    // external Service).
+    const tokens = ['a', 'external', 'bootstrap', 'brokers', 'broker', 'config'];
+    const zoneNames = [...tokens, ...tokens.flatMap((x) => tokens.map((y) => `${x}-${y}`))];
+    let checked = 0;
+    let refused = 0;
+    for (const x of zoneNames) {
+      for (const y of zoneNames) {
+        if (x >= y) continue;
+        const parsed = automqClusterSchema.safeParse({
+          apiVersion: 'automq.io/v1alpha1', kind: 'AutoMQCluster', metadata: { name: 'prod', namespace: 'kafka', uid: UID },
+          spec: { image: 'i', zones: [{ name: x }, { name: y }], listeners: { external: { type: 'NodePort' } }, objectStorage: { bucket: 'data', credentials: { podIdentity: {} } } },
+        });
+        if (!parsed.success) {
+          refused++;
+          continue;
+        }
+        const serviceNames = desiredChildren(parsed.data).services.map((svc) => svc.metadata.name);
+        expect(new Set(serviceNames).size, `zones ${x}, ${y}: ${serviceNames.join(', ')}`).to.equal(serviceNames.length);
+        checked++;
+      }
+    }
+    expect(checked).to.be.greaterThan(400);
+    expect(refused, 'pairs with a reserved name or the -external suffix').to.be.greaterThan(0);
+  });
+
   it('leaves Deployment replicas unset when an external autoscaler owns them', () => {
     const d = desiredChildren(cluster({ externalScaling: true }));
     expect((d.deployments[0]!.deployment as unknown as Dep).spec.replicas).to.equal(undefined);
