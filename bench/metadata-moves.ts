@@ -72,6 +72,49 @@ function openStore(spec: StoreSpec): ObjectStore {
     : new S3ObjectStore({ bucket: spec.bucket, keyPrefix: spec.prefix, endpoint: spec.endpoint, region: 'us-east-1', forcePathStyle: true });
 }
 
+/** Counts uploads per key prefix (meta/log, meta/snapshot, wal, data): where the PUT bytes go. */
+class UploadTally implements ObjectStore {
+  readonly puts = new Map<string, { count: number; bytes: number }>();
+  constructor(private readonly inner: ObjectStore) {}
+  get description(): string {
+    return this.inner.description;
+  }
+  get multipart(): ObjectStore['multipart'] {
+    return this.inner.multipart;
+  }
+  private count(key: string, bytes: number): void {
+    const kind = key.startsWith('meta/') ? key.split('/').slice(0, 2).join('/') : key.split('/')[0]!;
+    const t = this.puts.get(kind) ?? { count: 0, bytes: 0 };
+    t.count++;
+    t.bytes += bytes;
+    this.puts.set(kind, t);
+  }
+  async put(key: string, body: Buffer): Promise<void> {
+    await this.inner.put(key, body);
+    this.count(key, body.length);
+  }
+  async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
+    const created = await this.inner.putIfAbsent(key, body);
+    if (created) this.count(key, body.length);
+    return created;
+  }
+  get(key: string, range?: Parameters<ObjectStore['get']>[1]): Promise<Buffer> {
+    return this.inner.get(key, range);
+  }
+  head(key: string): ReturnType<ObjectStore['head']> {
+    return this.inner.head(key);
+  }
+  list(prefix: string, startAfter?: string): ReturnType<ObjectStore['list']> {
+    return this.inner.list(prefix, startAfter);
+  }
+  delete(keys: readonly string[]): Promise<void> {
+    return this.inner.delete(keys);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 const log: MetadataOwnerOptions['log'] = (level, msg, fields) => {
   if (level === 'warn' || level === 'error') console.error(`[${level}] ${msg} ${JSON.stringify(fields ?? {})}`);
 };
@@ -108,11 +151,16 @@ async function metaFigures(store: ObjectStore): Promise<{ logObjects: number; lo
   };
 }
 
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+function heapAfterGc(): number {
+  gc();
+  return +(process.memoryUsage().heapUsed / MiB).toFixed(1);
+}
+
 // ---- replay child: one fresh process opens the owner once ----------------------------------------
 
 async function replayChild(spec: StoreSpec): Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   const store = new InstrumentedObjectStore(openStore(spec), { log });
   // Warm the store client (S3 connection, file handles) so the open measures the metadata work.
   await store.list('meta/snapshot/');
@@ -171,7 +219,8 @@ interface Leader {
 }
 
 async function bench(flags: z.infer<typeof flagsSchema>, spec: StoreSpec): Promise<Record<string, unknown>> {
-  const store = new InstrumentedObjectStore(openStore(spec), { log });
+  const tally = new UploadTally(openStore(spec));
+  const store = new InstrumentedObjectStore(tally, { log });
   const owner = await MetadataOwner.open(ownerOptions(store, 1));
   const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v), 'utf8').toString('base64');
   const kvPut = (key: string, v: unknown): Promise<number> => owner.appendOwn([{ t: 'kv', put: [[key, b64(v)]], del: [] }]);
@@ -274,6 +323,7 @@ async function bench(flags: z.infer<typeof flagsSchema>, spec: StoreSpec): Promi
   const logObjects0 = owner.stats().logObjectsWritten;
   const records0 = owner.stats().recordsWritten;
   const puts0 = store.counters().requests.put;
+  const tally0 = new Map([...tally.puts].map(([k, v]) => [k, { ...v }]));
   const t0 = performance.now();
   let started = 0;
   let done = 0;
@@ -300,7 +350,7 @@ async function bench(flags: z.infer<typeof flagsSchema>, spec: StoreSpec): Promi
             newest_snapshot_bytes: m.newestSnapshotBytes,
             state_objects: st.objects.size,
             state_ranges: ranges,
-            heap_used_mib: +(process.memoryUsage().heapUsed / MiB).toFixed(0),
+            heap_used_after_gc_mib: heapAfterGc(),
           };
           samples.push(row);
           console.error(`progress ${JSON.stringify(row)}`);
@@ -350,6 +400,9 @@ async function bench(flags: z.infer<typeof flagsSchema>, spec: StoreSpec): Promi
     records_written: st.recordsWritten - records0,
     records_per_log_object: +((st.recordsWritten - records0) / Math.max(1, st.logObjectsWritten - logObjects0)).toFixed(2),
     puts_during_moves: store.counters().requests.put - puts0,
+    uploads_during_moves: Object.fromEntries(
+      [...tally.puts].map(([k, v]) => [k, { count: v.count - (tally0.get(k)?.count ?? 0), mib: +((v.bytes - (tally0.get(k)?.bytes ?? 0)) / MiB).toFixed(1) }]),
+    ),
     meta_bytes_end: end.logBytes + end.snapshotBytes,
     meta_log_objects_end: end.logObjects,
     meta_log_bytes_end: end.logBytes,
