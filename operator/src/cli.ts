@@ -13,10 +13,14 @@ Runs the Kubernetes operator for AutoMQCluster and TableTopic resources.
   --lease-name NAME        Lease name (default automq-operator)
   --workers N              concurrent reconciles (default 2)
   --resync-seconds N       full resync period (default 120)
+  --topic-deletion-timeout-seconds N
+                           how long a TableTopic deletion retries a failing topic delete
+                           before it lets the resource go, the topic possibly left in the
+                           cluster (default 300)
   --log-level LEVEL        debug|info|warn|error (default info)
 `;
 
-const FLAGS = ['kubeconfig', 'namespace', 'health-port', 'leader-elect', 'lease-namespace', 'lease-name', 'workers', 'resync-seconds', 'log-level'] as const;
+const FLAGS = ['kubeconfig', 'namespace', 'health-port', 'leader-elect', 'lease-namespace', 'lease-name', 'workers', 'resync-seconds', 'topic-deletion-timeout-seconds', 'log-level'] as const;
 type Flag = (typeof FLAGS)[number];
 
 export class OperatorUsageError extends Error {}
@@ -60,6 +64,8 @@ export function parseOperatorArgs(argv: readonly string[], env: NodeJS.ProcessEn
   set('workers', int('workers'));
   const resync = int('resync-seconds');
   set('resyncIntervalMs', resync === undefined ? undefined : resync * 1000);
+  const deletionTimeout = int('topic-deletion-timeout-seconds');
+  set('topicDeletionTimeoutMs', deletionTimeout === undefined ? undefined : deletionTimeout * 1000);
   set('logLevel', logLevel as OperatorOptions['logLevel']);
   return o;
 }

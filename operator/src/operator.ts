@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { AutoMQCluster } from './api/automqcluster.js';
 import { ClusterController, type BrokerEndpoints, type DeploymentObj, type ServiceObj } from './controllers/cluster.js';
 import { KubeEventRecorder } from './controllers/events.js';
-import { TopicController } from './controllers/tabletopic.js';
+import { DEFAULT_TOPIC_DELETION_TIMEOUT_MS, TopicController } from './controllers/tabletopic.js';
 import { kafkaJsAdminFactory, type TopicAdminFactory } from './kafka/admin.js';
 import { AdminPool } from './kafka/pool.js';
 import { HttpKubeClient, RESOURCES, type KubeClient, type ObjectLike } from './k8s/client.js';
@@ -44,6 +44,13 @@ export const operatorOptionsSchema = z.object({
   kafkaBootstrapOverride: z.record(z.string(), z.array(z.string().min(1))).optional(),
   /** "namespace/cluster" -> broker metrics endpoints; for tests. */
   brokerMetricsOverride: z.record(z.string(), z.array(z.object({ id: z.string(), zone: z.string(), url: z.string() }))).optional(),
+  /**
+   * How long a TableTopic deletion retries a failing topic delete (cluster unreachable) before the
+   * finalizer is removed anyway, with a Warning Event that the topic may remain in the cluster.
+   */
+  topicDeletionTimeoutMs: z.number().int().min(0).default(DEFAULT_TOPIC_DELETION_TIMEOUT_MS),
+  /** Retry interval of a TableTopic that cannot be reconciled yet (cluster missing, topic delete failing). */
+  topicRetryMs: z.number().int().min(100).default(30_000),
   /** Scrape broker metrics into status.brokers. */
   scrapeBrokerLoad: z.boolean().default(true),
 });
@@ -150,7 +157,7 @@ export async function runOperator(input: OperatorOptions = {}, hooks: OperatorTe
       ...(opts.scrapeBrokerLoad ? { loadTracker: new BrokerLoadTracker() } : {}),
       ...(opts.brokerMetricsOverride ? { endpoints } : {}),
     });
-    const tc = new TopicController({ client: kube, topics, clusters, admins: pool, events, logger, now, bootstrapFor });
+    const tc = new TopicController({ client: kube, topics, clusters, admins: pool, events, logger, now, bootstrapFor, deletionTimeoutMs: opts.topicDeletionTimeoutMs, retryMs: opts.topicRetryMs });
     queue = new WorkQueue(
       async (item) => {
         const [kind, key] = [item.slice(0, item.indexOf(':')), item.slice(item.indexOf(':') + 1)];

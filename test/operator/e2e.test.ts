@@ -20,6 +20,7 @@ import { envtestAvailable, freePort, startEnvTest, waitFor, type EnvTest } from 
 
 const { Kafka, logLevel } = kafkajs;
 const NS = 'e2e';
+const DELETION_TIMEOUT_MS = 4000;
 const BROKER_MAIN = path.join(process.cwd(), 'dist', 'broker', 'src', 'cli', 'main.js');
 
 type Status = { topicId?: string; activeController?: number; conditions?: { type: string; status: string; reason: string }[]; brokers?: { pod: string; partitions?: number; bytesInPerSec?: number }[]; partitions?: number };
@@ -33,6 +34,7 @@ describe('operator end to end with a real broker process', function () {
   let dataDir = '';
   let kafkaPort = 0;
   let metricsPort = 0;
+  let deadPort = 0;
 
   before(async function () {
     if (!envtestAvailable() || !existsSync(BROKER_MAIN)) {
@@ -67,6 +69,8 @@ describe('operator end to end with a real broker process', function () {
     }), 30_000);
 
     const key = `${NS}/demo`;
+    // A cluster that exists but never answers: nothing listens on this port.
+    deadPort = await freePort();
     op = await runOperator(
       {
         kubeconfig: env.kubeconfigPath,
@@ -74,7 +78,9 @@ describe('operator end to end with a real broker process', function () {
         healthPort: 0,
         leaderElection: false,
         progressPollMs: 300,
-        kafkaBootstrapOverride: { [key]: [`127.0.0.1:${kafkaPort}`] },
+        kafkaBootstrapOverride: { [key]: [`127.0.0.1:${kafkaPort}`], [`${NS}/unreachable`]: [`127.0.0.1:${deadPort}`] },
+        topicDeletionTimeoutMs: DELETION_TIMEOUT_MS,
+        topicRetryMs: 500,
         brokerMetricsOverride: { [key]: [{ id: 'broker-0', zone: 'local', url: `http://127.0.0.1:${metricsPort}/metrics` }] },
       },
       { logger: silentLogger },
@@ -144,5 +150,42 @@ describe('operator end to end with a real broker process', function () {
       await producer.disconnect();
       await admin.disconnect();
     }
+  });
+
+  it('a TableTopic whose cluster exists but does not answer is released after the deletion timeout, saying the topic may remain', async () => {
+    await client.create({
+      apiVersion: 'automq.io/v1alpha1',
+      kind: 'AutoMQCluster',
+      metadata: { name: 'unreachable', namespace: NS },
+      spec: { image: 'automq:e2e', replicas: 1, zones: [{ name: 'local', nodeSelector: { 'kubernetes.io/os': 'linux' } }], objectStorage: { bucket: 'e2e', credentials: { podIdentity: {} } } },
+    });
+    await client.create({ apiVersion: 'automq.io/v1alpha1', kind: 'TableTopic', metadata: { name: 'stuck', namespace: NS }, spec: { clusterRef: { name: 'unreachable' }, partitions: 1 } });
+    type TT = ObjectLike & { metadata: { finalizers?: string[]; uid?: string }; status?: { conditions?: { type: string; reason: string; message: string }[] } };
+    const tt = async () => (await client.get(RESOURCES.TableTopic, NS, 'stuck')) as TT | undefined;
+    const ready = (o: TT | undefined) => o?.status?.conditions?.find((c) => c.type === 'Ready');
+    await waitFor('the finalizer on TableTopic stuck', async () => ((await tt())?.metadata.finalizers ?? []).includes('automq.io/topic-deletion'), 30_000, 100);
+    await waitFor('KafkaAdminError while the cluster does not answer', async () => ready(await tt())?.reason === 'KafkaAdminError', 60_000, 100);
+    const uid = (await tt())!.metadata.uid;
+
+    const deletedAt = Date.now();
+    await client.delete(RESOURCES.TableTopic, NS, 'stuck');
+    await waitFor('TopicDeletionFailed while retrying', async () => ready(await tt())?.reason === 'TopicDeletionFailed', 30_000, 100);
+    const retrying = ready(await tt())!;
+    expect(retrying.message).to.contain('cannot reach the cluster');
+    expect(retrying.message).to.contain('the topic may remain in the cluster');
+    // Bounded: released once the timeout has passed (plus a retry interval and a reconcile), not before.
+    await waitFor('TableTopic stuck released', async () => (await tt()) === undefined, DELETION_TIMEOUT_MS + 20_000, 100);
+    const elapsed = Date.now() - deletedAt;
+    expect(elapsed, 'released before the deletion timeout').to.be.at.least(DELETION_TIMEOUT_MS - 1000);
+
+    type Ev = ObjectLike & { reason: string; type: string; message: string; involvedObject: { uid?: string; name: string } };
+    let abandoned: Ev | undefined;
+    await waitFor('Warning Event TopicDeletionAbandoned', async () => {
+      abandoned = ((await client.list<Ev>(RESOURCES.Event, NS)).items).find((e) => e.reason === 'TopicDeletionAbandoned' && e.involvedObject.uid === uid);
+      return abandoned !== undefined;
+    }, 10_000, 100);
+    expect(abandoned!.type).to.equal('Warning');
+    expect(abandoned!.message).to.contain('gave up deleting topic stuck in cluster unreachable');
+    expect(abandoned!.message).to.contain('the topic may remain in the cluster');
   });
 });

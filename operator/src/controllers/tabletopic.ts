@@ -1,7 +1,8 @@
 // TableTopic reconciler: the CR is the source of truth for its Kafka topic (one-way, like
 // Strimzi's topic operator). Partitions only grow; configs set in the CR are enforced and keys
 // removed from the CR go back to the cluster default. Deletion runs behind a finalizer only when
-// deletionPolicy is Delete, and completes when the cluster is gone.
+// deletionPolicy is Delete, and completes when the cluster is gone, or, when the cluster exists but
+// does not answer, once deletionTimeoutMs has passed (saying that the topic may remain).
 import { automqClusterSchema, type AutoMQCluster } from '../api/automqcluster.js';
 import type { Condition } from '../api/common.js';
 import { canonicalJson, initialConditions, setCondition } from '../api/conditions.js';
@@ -26,6 +27,23 @@ export interface TopicControllerDeps {
   /** Overrides the bootstrap servers of a cluster (tests run brokers as local processes). */
   bootstrapFor?: (cluster: AutoMQCluster) => string[] | undefined;
   retryMs?: number;
+  /**
+   * How long after the deletion request the finalizer keeps retrying a topic delete that fails
+   * (cluster unreachable, admin errors) before it gives up and lets the TableTopic go. Default 5 min.
+   */
+  deletionTimeoutMs?: number;
+  /** Longest single Kafka admin call during deletion, so one attempt cannot outlast the timeout by much. */
+  kafkaTimeoutMs?: number;
+}
+
+export const DEFAULT_TOPIC_DELETION_TIMEOUT_MS = 5 * 60_000;
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 function toConfigStrings(c: Record<string, string | number> | undefined): Record<string, string> {
@@ -54,10 +72,7 @@ export class TopicController {
     let prevStatus: TopicStatus = (raw as { status?: TopicStatus }).status ?? {};
     const parsed = tableTopicSchema.safeParse(raw);
 
-    if (meta.deletionTimestamp) {
-      await this.finalize(raw, parsed.success ? parsed.data : undefined);
-      return;
-    }
+    if (meta.deletionTimestamp) return this.finalize(raw, parsed.success ? parsed.data : undefined);
     if (!parsed.success) {
       const msg = `invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
       await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.notReady(prevStatus.conditions, meta.generation, 'InvalidSpec', msg), ...(meta.generation !== undefined ? { observedGeneration: meta.generation } : {}) });
@@ -150,26 +165,59 @@ export class TopicController {
     return setCondition(c, { type: 'Degraded', status: 'True', reason, message }, generation, now);
   }
 
-  private async finalize(raw: ObjectLike, topic: TableTopic | undefined): Promise<void> {
+  private async finalize(raw: ObjectLike, topic: TableTopic | undefined): Promise<HandlerResult> {
     const meta = raw.metadata as TableTopic['metadata'];
     const finalizers = meta.finalizers ?? [];
     if (!finalizers.includes(TOPIC_FINALIZER)) return;
     if (topic && topic.spec.deletionPolicy === 'Delete') {
-      const cluster = this.liveCluster(meta.namespace ?? 'default', topic.spec.clusterRef.name);
+      const clusterName = topic.spec.clusterRef.name;
+      const cluster = this.liveCluster(meta.namespace ?? 'default', clusterName);
       // A cluster that is gone or going takes its topics with it: nothing left to clean up.
       if (cluster && !cluster.metadata.deletionTimestamp) {
         const name = effectiveTopicName(topic);
         const bootstrap = this.bootstrap(cluster);
         try {
-          await this.deps.admins.get(bootstrap).deleteTopic(name);
+          await withDeadline(this.deps.admins.get(bootstrap).deleteTopic(name), this.deps.kafkaTimeoutMs ?? 30_000, `DeleteTopics ${name} at ${bootstrap.join(',')}`);
         } catch (err) {
           await this.deps.admins.drop(bootstrap);
-          throw new Error(`deleting topic ${name} before removing finalizer ${TOPIC_FINALIZER}: ${err instanceof Error ? err.message : String(err)}; remove the finalizer by hand to skip this`);
+          return this.deletionFailed(raw, topic, name, err);
         }
         this.deps.events.record(raw, 'Normal', 'TopicDeleted', `deleted topic ${name}`);
       }
     }
     await this.setFinalizers(raw, finalizers.filter((f) => f !== TOPIC_FINALIZER));
+    return;
+  }
+
+  /**
+   * A topic delete failed. Until deletionTimeoutMs after the deletion request the failure is
+   * retried (and shown as a condition); after that the finalizer goes anyway, with a Warning Event
+   * and condition saying the topic may remain: a cluster that exists but never answers (wrong
+   * address, scaled to zero, network policy) must not keep the TableTopic, and the namespace
+   * holding it, in deletion forever.
+   */
+  private async deletionFailed(raw: ObjectLike, topic: TableTopic, name: string, err: unknown): Promise<HandlerResult> {
+    const meta = raw.metadata as TableTopic['metadata'];
+    const prevStatus: TopicStatus = (raw as { status?: TopicStatus }).status ?? {};
+    const timeoutMs = this.deps.deletionTimeoutMs ?? DEFAULT_TOPIC_DELETION_TIMEOUT_MS;
+    const requested = Date.parse(meta.deletionTimestamp ?? '');
+    const now = this.deps.now().getTime();
+    const giveUpAt = (Number.isFinite(requested) ? requested : now) + timeoutMs;
+    const why = err instanceof Error ? err.message : String(err);
+    const where = `topic ${name} in cluster ${topic.spec.clusterRef.name}`;
+    if (now < giveUpAt) {
+      const message = `deleting ${where} failed: ${why}; retrying until ${new Date(giveUpAt).toISOString()}, then the TableTopic is released and the topic may remain in the cluster`;
+      await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.notReady(prevStatus.conditions, meta.generation, 'TopicDeletionFailed', message) });
+      this.deps.logger.warn(message);
+      return { requeueAfterMs: Math.max(100, Math.min(this.deps.retryMs ?? 30_000, giveUpAt - now)) };
+    }
+    const message = `gave up deleting ${where} after ${Math.round(timeoutMs / 1000)} s (last error: ${why}): the topic may remain in the cluster; delete it with the Kafka admin tools once the cluster answers`;
+    const written = await this.writeStatus(raw, prevStatus, { ...prevStatus, conditions: this.notReady(prevStatus.conditions, meta.generation, 'TopicDeletionAbandoned', message) });
+    this.deps.events.record(raw, 'Warning', 'TopicDeletionAbandoned', message);
+    this.deps.logger.warn(message);
+    // The status write moved the resourceVersion the finalizer patch compares against.
+    await this.setFinalizers(written ?? raw, (meta.finalizers ?? []).filter((f) => f !== TOPIC_FINALIZER));
+    return;
   }
 
   private async setFinalizers(raw: ObjectLike, finalizers: string[]): Promise<void> {
@@ -179,9 +227,10 @@ export class TopicController {
     });
   }
 
-  private async writeStatus(raw: ObjectLike, prev: TopicStatus, next: TopicStatus): Promise<void> {
-    if (canonicalJson(prev) === canonicalJson(next)) return;
-    await this.deps.client.apply(
+  /** Returns the object as written, or undefined when nothing changed. */
+  private async writeStatus(raw: ObjectLike, prev: TopicStatus, next: TopicStatus): Promise<ObjectLike | undefined> {
+    if (canonicalJson(prev) === canonicalJson(next)) return undefined;
+    return this.deps.client.apply(
       { apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name: raw.metadata?.name, namespace: raw.metadata?.namespace }, status: next },
       { fieldManager: FIELD_MANAGER, force: true, subresource: 'status' },
     );

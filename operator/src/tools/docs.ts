@@ -60,7 +60,12 @@ a topic with more partitions than the spec gets \`PartitionsDecreased\`), and re
 configs with \`spec.config\` (keys removed from the spec go back to the cluster default). When two
 TableTopics name the same topic in the same cluster, the older one wins (\`DuplicateTopic\`). On deletion
 the topic is deleted first, unless the cluster is gone or being deleted, in which case the finalizer is
-simply removed.
+simply removed. When the cluster exists but the delete fails (cluster unreachable, admin error), it is
+retried (every 30 s, \`Ready=False\` reason \`TopicDeletionFailed\` naming the time it gives up) until
+the operator's \`--topic-deletion-timeout-seconds\` (default 300, chart value
+\`topicDeletionTimeoutSeconds\`) have passed since the deletion request; then the finalizer is removed
+anyway, with a Warning Event and condition \`TopicDeletionAbandoned\` saying the topic may remain in the
+cluster. One attempt takes at most 30 s, so a TableTopic is released at most about 30 s after the timeout.
 `;
 
 export function renderOperatorDoc(): string {

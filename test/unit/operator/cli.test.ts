@@ -27,7 +27,7 @@ describe('automq operator CLI', () => {
   });
 
   it('reads flags and AUTOMQ_* env, flags winning', () => {
-    const o = parseOperatorArgs(['--workers', '4', '--resync-seconds=30'], { AUTOMQ_WORKERS: '8', AUTOMQ_NAMESPACE: 'kafka' });
-    expect(o).to.deep.include({ workers: 4, resyncIntervalMs: 30_000, namespace: 'kafka' });
+    const o = parseOperatorArgs(['--workers', '4', '--resync-seconds=30'], { AUTOMQ_WORKERS: '8', AUTOMQ_NAMESPACE: 'kafka', AUTOMQ_TOPIC_DELETION_TIMEOUT_SECONDS: '90' });
+    expect(o).to.deep.include({ workers: 4, resyncIntervalMs: 30_000, namespace: 'kafka', topicDeletionTimeoutMs: 90_000 });
   });
 });
