@@ -271,6 +271,13 @@ describe('partition leadership and the controller (real broker, injected Cluster
         validateOnly: false,
       });
       expect(iac.responses[0]).to.include({ errorCode: ErrorCode.NOT_CONTROLLER });
+      // ...but a broker resource is this broker's own business (kafka-reassign-partitions --verify
+      // clears throttles on every broker, each at that broker)
+      const brokerRes = await c.request(IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType: 4, resourceName: String(me), configs: [{ name: 'leader.replication.throttled.rate', configOperation: 1, value: null }] }],
+        validateOnly: false,
+      });
+      expect(brokerRes.responses[0]).to.include({ errorCode: 0 });
       // Metadata does not auto-create here: only the controller creates topics
       const auto = await c.request(Metadata, 12, { topics: [{ name: 'auto-here' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
       expect(auto.controllerId).to.equal(OTHER.nodeId);

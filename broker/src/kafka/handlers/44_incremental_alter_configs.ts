@@ -1,4 +1,4 @@
-/** IncrementalAlterConfigs: v0-1. SET, DELETE, APPEND, SUBTRACT on topic configs; broker configs are static. Controller only (others: NOT_CONTROLLER per resource). */
+/** IncrementalAlterConfigs: v0-1. SET, DELETE, APPEND, SUBTRACT on topic configs; broker configs are static. Topic configs on the controller only (elsewhere NOT_CONTROLLER per topic); broker resources answered by the broker addressed. */
 import { ErrorCode } from '../../protocol/errors.js';
 import { IncrementalAlterConfigs } from '../../protocol/messages/44_incremental_alter_configs.js';
 import { ResourceType, brokerAlterRefusal } from '../config/config-resources.js';
@@ -11,14 +11,15 @@ const APPEND = 2;
 const SUBTRACT = 3;
 
 export default defineHandler(IncrementalAlterConfigs, { min: 0, max: 1 }, async (req, _ctx, broker) => {
+  // Topic configs live in the metadata log: only the controller changes them. Broker resources
+  // are addressed to one broker (admin clients send them to that node), which answers itself.
   const notController = notControllerError(broker.cluster);
-  if (notController) {
-    return { throttleTimeMs: 0, responses: req.resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, ...notController })) };
-  }
   const responses = [];
   for (const r of req.resources) {
     const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-    if (r.resourceType === ResourceType.TOPIC) {
+    if (r.resourceType === ResourceType.TOPIC && notController) {
+      responses.push({ ...base, ...notController });
+    } else if (r.resourceType === ResourceType.TOPIC) {
       let badOp: string | undefined;
       const res = await broker.topicAdmin.alterConfigs(
         r.resourceName,
