@@ -43,7 +43,7 @@ export const operatorOptionsSchema = z.object({
   /** "namespace/cluster" -> bootstrap servers; for running outside the cluster network and for tests. */
   kafkaBootstrapOverride: z.record(z.string(), z.array(z.string().min(1))).optional(),
   /** "namespace/cluster" -> broker metrics endpoints; for tests. */
-  brokerMetricsOverride: z.record(z.string(), z.array(z.object({ id: z.string(), zone: z.string(), url: z.string() }))).optional(),
+  brokerMetricsOverride: z.record(z.string(), z.array(z.object({ id: z.string(), zone: z.string(), url: z.string(), kafka: z.string().optional() }))).optional(),
   /**
    * How long a TableTopic deletion retries a failing topic delete (cluster unreachable) before the
    * finalizer is removed anyway, with a Warning Event that the topic may remain in the cluster.
@@ -53,6 +53,8 @@ export const operatorOptionsSchema = z.object({
   topicRetryMs: z.number().int().min(100).default(30_000),
   /** Scrape broker metrics into status.brokers. */
   scrapeBrokerLoad: z.boolean().default(true),
+  /** How often a settled cluster's status.brokers and status.activeController are refreshed. */
+  brokerLoadIntervalMs: z.number().int().min(100).default(30_000),
 });
 export type OperatorOptions = z.input<typeof operatorOptionsSchema>;
 
@@ -154,7 +156,7 @@ export async function runOperator(input: OperatorOptions = {}, hooks: OperatorTe
       progressPollMs: opts.progressPollMs,
       admins: pool,
       bootstrapFor,
-      ...(opts.scrapeBrokerLoad ? { loadTracker: new BrokerLoadTracker() } : {}),
+      ...(opts.scrapeBrokerLoad ? { loadTracker: new BrokerLoadTracker(), loadIntervalMs: opts.brokerLoadIntervalMs } : {}),
       ...(opts.brokerMetricsOverride ? { endpoints } : {}),
     });
     const tc = new TopicController({ client: kube, topics, clusters, admins: pool, events, logger, now, bootstrapFor, deletionTimeoutMs: opts.topicDeletionTimeoutMs, retryMs: opts.topicRetryMs });

@@ -43,8 +43,11 @@ export interface PodObj extends ObjectLike {
 /** Where to reach a cluster's brokers; tests point this at local processes. */
 export interface BrokerEndpoints {
   bootstrapServers: string[];
-  /** Metrics URL per broker id (pod name). */
-  metrics: { id: string; zone: string; url: string }[];
+  /**
+   * Metrics URL per broker id (pod name), and the address the broker advertises to Kafka clients
+   * (pod IP and Kafka port), which is how a pod is matched to its controller-assigned node id.
+   */
+  metrics: { id: string; zone: string; url: string; kafka?: string }[];
 }
 
 export interface ClusterControllerDeps {
@@ -56,6 +59,8 @@ export interface ClusterControllerDeps {
   logger: Logger;
   now: () => Date;
   loadTracker?: BrokerLoadTracker;
+  /** How often a settled cluster's broker load and controller are looked at again (default 30 s). */
+  loadIntervalMs?: number;
   /** Overrides how brokers are reached (default: pod IPs from the API, Service DNS names). */
   endpoints?: (cluster: AutoMQCluster) => Promise<BrokerEndpoints | undefined>;
   /** How soon to look again while something is moving. */
@@ -93,6 +98,10 @@ interface ReconcileState {
   plan?: RolloutPlan;
   live: Map<string, DeploymentObj>;
   status: ClusterStatus;
+  /** Pod name -> advertised Kafka address, from brokerLoad, for matching node ids. */
+  brokerAddresses: Map<string, string>;
+  /** Some broker's metrics did not answer, or the active controller is unknown: look again soon. */
+  unsure: boolean;
 }
 
 export async function applyChild<T extends ObjectLike>(client: KubeClient, obj: ObjectLike, logger: Logger): Promise<T> {
@@ -163,7 +172,7 @@ export class ClusterController {
       return;
     }
 
-    const state: ReconcileState = { cluster, live: new Map(), status: { ...prevStatus } };
+    const state: ReconcileState = { cluster, live: new Map(), status: { ...prevStatus }, brokerAddresses: new Map(), unsure: false };
     const steps: [string, (s: ReconcileState) => Promise<void>][] = [
       ['validate', (s) => this.validate(s)],
       ['serviceAccount', (s) => this.applyOne(s.desired!.serviceAccount)],
@@ -209,8 +218,11 @@ export class ClusterController {
       if (failure.step === 'validate') throw new TerminalError(failure.message);
       throw failure;
     }
-    if (state.plan?.progressing) return { requeueAfterMs: this.deps.progressPollMs ?? 5000 };
-    return { requeueAfterMs: this.deps.loadTracker ? 30_000 : 0 };
+    // While a broker does not answer or the controller is unknown (a broker died, a controller
+    // election is running), look again soon, so status.activeController and status.brokers follow
+    // a failover within a few poll periods instead of the next resync.
+    if (state.plan?.progressing || state.unsure) return { requeueAfterMs: this.deps.progressPollMs ?? 5000 };
+    return { requeueAfterMs: this.deps.loadTracker ? (this.deps.loadIntervalMs ?? 30_000) : 0 };
   }
 
   private failedConditions(prev: Condition[] | undefined, generation: number | undefined, reason: string, message: string): Condition[] {
@@ -412,7 +424,13 @@ export class ClusterController {
       bootstrapServers: [serviceAddress(names.bootstrapService(name), ns, cluster.spec.listeners.internal.port)],
       metrics: pods.items
         .filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-        .map((p) => ({ id: p.metadata.name, zone: p.metadata.labels?.[LABEL_ZONE] ?? '', url: `http://${p.status!.podIP}:${cluster.spec.metrics.port}/metrics` })),
+        .map((p) => ({
+          id: p.metadata.name,
+          zone: p.metadata.labels?.[LABEL_ZONE] ?? '',
+          url: `http://${p.status!.podIP}:${cluster.spec.metrics.port}/metrics`,
+          // The brokers advertise $(POD_IP):<internal port> (see brokerContainer in model/cluster.ts).
+          kafka: `${p.status!.podIP}:${cluster.spec.listeners.internal.port}`,
+        })),
     };
   }
 
@@ -423,17 +441,25 @@ export class ClusterController {
     const ep = this.deps.endpoints ? await this.deps.endpoints(s.cluster) : await this.defaultEndpoints(s.cluster);
     if (!ep) return;
     const brokers: NonNullable<ClusterStatus['brokers']> = [];
-    for (const m of ep.metrics) {
-      const load = await tracker.scrape(`${s.cluster.metadata.uid}/${m.id}`, m.url);
-      if (!load) continue;
-      brokers.push({ pod: m.id, zone: m.zone, partitions: load.partitions, ...(load.bytesInPerSec !== undefined ? { bytesInPerSec: load.bytesInPerSec, bytesOutPerSec: load.bytesOutPerSec } : {}) });
+    const loads = await Promise.all(ep.metrics.map(async (m) => ({ m, load: await tracker.scrape(`${s.cluster.metadata.uid}/${m.id}`, m.url) })));
+    for (const { m, load } of loads) {
+      if (!load) {
+        s.unsure = true;
+        continue;
+      }
+      if (m.kafka) s.brokerAddresses.set(m.id, m.kafka);
+      // A node id seen on an earlier reconcile is kept until DescribeCluster says otherwise.
+      const known = s.status.brokers?.find((b) => b.pod === m.id && b.nodeId !== undefined)?.nodeId;
+      brokers.push({ pod: m.id, zone: m.zone, ...(known !== undefined ? { nodeId: known } : {}), partitions: load.partitions, ...(load.bytesInPerSec !== undefined ? { bytesInPerSec: load.bytesInPerSec, bytesOutPerSec: load.bytesOutPerSec } : {}) });
     }
+    tracker.forgetExcept(new Set(ep.metrics.map((m) => `${s.cluster.metadata.uid}/${m.id}`)));
     s.status.brokers = brokers;
   }
 
   /**
    * Best effort, like brokerLoad: the active controller's node id from the Kafka admin API
-   * (DescribeCluster). In a one-broker cluster that is the broker itself. Left unset while no
+   * (DescribeCluster), and each broker's controller-assigned node id, matched by the address it
+   * advertises. In a one-broker cluster the controller is the broker itself. Left unset while no
    * broker is ready or the cluster does not answer in time: an unknown controller is not a
    * reconcile failure.
    */
@@ -447,13 +473,24 @@ export class ClusterController {
     const bootstrap = clusterBootstrap(s.cluster, this.deps.bootstrapFor);
     try {
       const d = await withDeadline(admins.get(bootstrap).describeCluster(), this.deps.kafkaTimeoutMs ?? 5000, `DescribeCluster at ${bootstrap.join(',')}`);
-      if (d.controller === undefined) return;
+      const byAddress = new Map(d.brokers.map((b) => [`${b.host}:${b.port}`, b.nodeId]));
+      for (const b of s.status.brokers ?? []) {
+        const addr = s.brokerAddresses.get(b.pod);
+        const id = addr === undefined ? undefined : byAddress.get(addr);
+        if (id !== undefined) b.nodeId = id;
+        else delete b.nodeId; // not (or no longer) registered at that address
+      }
+      if (d.controller === undefined) {
+        s.unsure = true;
+        return;
+      }
       s.status.activeController = d.controller;
       if (prev !== undefined && prev !== d.controller) {
         this.deps.events.record(s.cluster, 'Normal', 'ControllerChanged', `active controller moved from node ${prev} to node ${d.controller}`);
       }
     } catch (err) {
       this.deps.logger.debug(`active controller of ${s.cluster.metadata.namespace}/${s.cluster.metadata.name} unknown: ${err instanceof Error ? err.message : String(err)}`);
+      s.unsure = true;
       await admins.drop(bootstrap);
     }
   }

@@ -17,7 +17,12 @@ export interface BrokerLoad {
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+([^\s]+)/;
 
-/** Sums the broker's partition byte counters and counts distinct partitions. */
+/**
+ * Sums the broker's partition byte counters and counts the partitions it hosts now. The count
+ * comes from the high-watermark gauge alone, which the broker rebuilds on every scrape from the
+ * partitions it leads: the byte counters keep a series for every partition the broker ever led,
+ * so in a cluster they would still count partitions that moved away.
+ */
 export function parseBrokerMetrics(text: string, atMs: number): BrokerSample {
   let bytesIn = 0;
   let bytesOut = 0;
@@ -31,7 +36,7 @@ export function parseBrokerMetrics(text: string, atMs: number): BrokerSample {
     if (!Number.isFinite(value)) continue;
     if (name === 'kafka_partition_bytes_in_total') bytesIn += value;
     else if (name === 'kafka_partition_bytes_out_total') bytesOut += value;
-    if (name === 'kafka_partition_high_watermark' || name === 'kafka_partition_bytes_in_total') partitions.add(labels);
+    if (name === 'kafka_partition_high_watermark') partitions.add(labels);
   }
   return { bytesIn, bytesOut, partitions: partitions.size, atMs };
 }
