@@ -13,7 +13,7 @@ import { FakeKafka } from './fakes.js';
 
 type Obj = ObjectLike & { metadata: { name: string; namespace?: string; generation?: number; uid?: string; resourceVersion?: string; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[]; finalizers?: string[] } };
 type Cond = { type: string; status: string; reason: string; message: string; observedGeneration?: number };
-type Dep = Obj & { spec: { replicas?: number; template: { metadata: { annotations: Record<string, string> }; spec: { affinity?: unknown; containers: { args: string[] }[] } } } };
+type Dep = Obj & { spec: { replicas?: number; template: { metadata: { annotations: Record<string, string> }; spec: { affinity?: unknown; terminationGracePeriodSeconds?: number; containers: { args: string[] }[] } } } };
 
 const NS = 'operator-test';
 
@@ -142,6 +142,8 @@ describe('operator against a real kube-apiserver', function () {
     expect(JSON.stringify(a.spec.template.spec.affinity)).to.contain('"values":["za"]');
     const args = a.spec.template.spec.containers[0]!.args;
     expect(args[args.indexOf('--rack') + 1]).to.equal('za');
+    // Long enough for the broker's controlled shutdown (30 s by default) and its final WAL flush.
+    expect(a.spec.template.spec.terminationGracePeriodSeconds).to.equal(120);
     expect(JSON.stringify(a.metadata)).not.to.contain('argo');
     for (const [res, name] of [
       [RESOURCES.Service, 'prod-bootstrap'], [RESOURCES.Service, 'prod-brokers'], [RESOURCES.Service, 'prod-za'], [RESOURCES.Service, 'prod-zc'],
@@ -225,17 +227,74 @@ describe('operator against a real kube-apiserver', function () {
     }, 20_000);
   });
 
-  it('scales in one broker at a time', async () => {
-    await client.mergePatch(RESOURCES.AutoMQCluster, NS, 'prod', { spec: { replicas: 2 } });
-    const reps = async () => Promise.all(['za', 'zb', 'zc'].map(async (z) => (await get<Dep>(RESOURCES.Deployment, `prod-broker-${z}`))!.spec.replicas));
-    await waitFor('first broker removed', async () => (await reps()).join() === '1,1,1', 20_000);
-    // nothing else moves until that zone settles
-    await new Promise((r) => setTimeout(r, 600)); // lets a wrong second step show up if the planner allowed it
-    expect((await reps()).join()).to.equal('1,1,1');
-    await markDeploymentReady('prod-broker-za');
-    await waitFor('second broker removed', async () => (await reps()).join() === '1,1,0', 20_000);
-    await markDeploymentReady('prod-broker-zc');
-    await waitFor('Ready at 2 brokers', async () => cond(await get(RESOURCES.AutoMQCluster, 'prod'), 'Ready')?.status === 'True', 20_000);
+  it('scales in one broker at a time, each only after the previous broker pod finished terminating', async () => {
+    // No kubelet runs: the test plays the Deployment controller and the pods. Each broker is a Pod
+    // object with a finalizer, so a deleted one stays terminating (as a broker in its controlled
+    // shutdown does, moving its partitions away) until the test removes the finalizer.
+    const DRAIN = 'test.automq.io/draining';
+    const pod = (zone: string, i: number) => `prod-broker-${zone}-${i}`;
+    const labels = (zone: string) => ({ 'automq.io/cluster': 'prod', 'app.kubernetes.io/component': 'broker', 'automq.io/zone': zone });
+    const podNames: string[] = [];
+    for (const [zone, n] of [['za', 2], ['zb', 1], ['zc', 1]] as const) {
+      for (let i = 0; i < n; i++) {
+        await client.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod(zone, i), namespace: NS, labels: labels(zone), finalizers: [DRAIN] }, spec: { containers: [{ name: 'broker', image: 'automq:test' }] } });
+        podNames.push(pod(zone, i));
+      }
+    }
+    const finishTermination = (name: string) => client.mergePatch(RESOURCES.Pod, NS, name, { metadata: { finalizers: null } });
+    const progressing = async () => cond(await get(RESOURCES.AutoMQCluster, 'prod'), 'Progressing');
+    try {
+      await client.mergePatch(RESOURCES.AutoMQCluster, NS, 'prod', { spec: { replicas: 2 } });
+      const reps = async () => Promise.all(['za', 'zb', 'zc'].map(async (z) => (await get<Dep>(RESOURCES.Deployment, `prod-broker-${z}`))!.spec.replicas));
+      await waitFor('first broker removed', async () => (await reps()).join() === '1,1,1', 20_000);
+      // nothing else moves until that zone settles
+      await new Promise((r) => setTimeout(r, 600)); // lets a wrong second step show up if the planner allowed it
+      expect((await reps()).join()).to.equal('1,1,1');
+
+      // The ReplicaSet deletes one za pod and reports the zone done at once (status stops counting
+      // a terminating pod): the operator must still wait for the pod itself.
+      await client.delete(RESOURCES.Pod, NS, pod('za', 1));
+      await markDeploymentReady('prod-broker-za');
+      // A reconcile that saw the ready Deployment (observe runs after the deployments step, so by
+      // now a wrong second scale-in would have been applied).
+      const zoneReady = async (z: string) => ((await get(RESOURCES.AutoMQCluster, 'prod')) as { status?: { zones?: { name: string; readyReplicas: number }[] } } | undefined)?.status?.zones?.find((x) => x.name === z)?.readyReplicas;
+      await waitFor('a reconcile that saw zone za ready at 1', async () => (await zoneReady('za')) === 1, 20_000);
+      expect((await reps()).join(), 'a second broker removed while the first still drains').to.equal('1,1,1');
+      await waitFor('Progressing names the terminating broker', async () => (await progressing())?.message.includes('1 terminating broker pod(s)') ?? false, 20_000);
+      expect(cond(await get(RESOURCES.AutoMQCluster, 'prod'), 'Ready')?.status).to.equal('False');
+
+      await finishTermination(pod('za', 1));
+      await waitFor('second broker removed once the first pod is gone', async () => (await reps()).join() === '1,1,0', 20_000);
+
+      await client.delete(RESOURCES.Pod, NS, pod('zc', 0));
+      await markDeploymentReady('prod-broker-zc');
+      await waitFor('Progressing names the terminating zc broker', async () => (await progressing())?.message.includes('terminating broker pod') ?? false, 20_000);
+      expect(cond(await get(RESOURCES.AutoMQCluster, 'prod'), 'Ready')?.status, 'Ready while a broker still drains').to.equal('False');
+      await finishTermination(pod('zc', 0));
+      await waitFor('Ready at 2 brokers', async () => cond(await get(RESOURCES.AutoMQCluster, 'prod'), 'Ready')?.status === 'True', 20_000);
+    } finally {
+      for (const name of podNames) {
+        await finishTermination(name).catch(() => undefined);
+        await client.delete(RESOURCES.Pod, NS, name).catch(() => undefined);
+      }
+    }
+  });
+
+  it('refuses a broker grace period shorter than the controlled shutdown plus the WAL flush, saying so', async () => {
+    await client.create({
+      apiVersion: 'automq.io/v1alpha1',
+      kind: 'AutoMQCluster',
+      metadata: { name: 'hasty', namespace: NS },
+      spec: { image: 'automq:test', replicas: 1, zones: [{ name: 'za' }], terminationGracePeriodSeconds: 30, objectStorage: { bucket: 'bkt', credentials: { podIdentity: {} } } },
+    });
+    try {
+      await waitFor('Degraded with the grace period message', async () => cond(await get(RESOURCES.AutoMQCluster, 'hasty'), 'Degraded')?.message.includes('terminationGracePeriodSeconds (30) must be at least 60') ?? false, 20_000);
+      expect(cond(await get(RESOURCES.AutoMQCluster, 'hasty'), 'Ready')?.reason).to.equal('ReconcileFailed');
+      expect(await get(RESOURCES.Deployment, 'hasty-broker-za'), 'no brokers that would be killed mid-shutdown').to.equal(undefined);
+    } finally {
+      await client.delete(RESOURCES.AutoMQCluster, NS, 'hasty');
+      await waitFor('hasty gone', async () => (await get(RESOURCES.AutoMQCluster, 'hasty')) === undefined, 20_000);
+    }
   });
 
   it('leaves children alone while the pause-reconciliation annotation is set', async () => {

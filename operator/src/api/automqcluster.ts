@@ -219,7 +219,10 @@ export const clusterSpecSchema = z
       .min(30)
       .max(3600)
       .default(120)
-      .describe('Grace period for a broker pod: long enough for a controlled shutdown that hands its partitions over.'),
+      .describe(
+        'Grace period for a broker pod: on SIGTERM a broker first hands its partitions over (controlled shutdown, at most controlled.shutdown.timeout.ms, ' +
+          'default 30 s) and then flushes its WAL, so this must be at least that timeout plus 30 s; the reconcile fails (step validate) otherwise.',
+      ),
     externalScaling: z
       .boolean()
       .default(false)

@@ -10,6 +10,7 @@ import type { Informer, Logger } from '../k8s/informer.js';
 import { TerminalError, type HandlerResult } from '../k8s/workqueue.js';
 import { clusterBootstrap, type AdminPool } from '../kafka/pool.js';
 import type { BrokerLoadTracker } from '../metrics/broker-load.js';
+import { checkGracePeriod } from '../model/broker-config.js';
 import { clusterIdOf, desiredChildren, serviceAddress, type DesiredChildren, type KubeObject } from '../model/cluster.js';
 import { brokerSelector, checkNameLengths, FIELD_MANAGER, LABEL_CLUSTER, LABEL_ZONE, names, selectorString, TEMPLATE_HASH_ANNOTATION } from '../model/names.js';
 import { isSettled, planRollout, type DesiredZone, type LiveDeployment, type RolloutPlan } from '../model/rollout.js';
@@ -26,7 +27,7 @@ export interface DeploymentObj extends ObjectLike {
     managedFields?: { manager?: string; operation?: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[];
   };
   spec?: { replicas?: number };
-  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number };
+  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number; terminatingReplicas?: number };
 }
 
 export interface ServiceObj extends ObjectLike {
@@ -36,7 +37,7 @@ export interface ServiceObj extends ObjectLike {
 }
 
 export interface PodObj extends ObjectLike {
-  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; deletionTimestamp?: string };
   status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
 }
 
@@ -123,12 +124,19 @@ function operatorAppliesReplicas(d: DeploymentObj): boolean {
   return (d.metadata.managedFields ?? []).some((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && m.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined);
 }
 
-function toLive(d: DeploymentObj): LiveDeployment {
+/**
+ * `terminating`: the zone's broker pods that are shutting down. The Deployment's own status stops
+ * counting a pod once it terminates (terminatingReplicas exists only on newer API servers, behind
+ * a feature gate), so the pods are counted directly.
+ */
+function toLive(d: DeploymentObj, terminatingPods: number): LiveDeployment {
+  const terminating = Math.max(terminatingPods, d.status?.terminatingReplicas ?? 0);
   return {
     replicas: d.spec?.replicas ?? 1,
     templateHash: d.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION],
-    settled: isSettled(d),
+    settled: isSettled(d) && terminating === 0,
     readyReplicas: d.status?.readyReplicas ?? 0,
+    terminating,
   };
 }
 
@@ -250,7 +258,7 @@ export class ClusterController {
     c = setCondition(
       c,
       state.plan?.progressing
-        ? { type: 'Progressing', status: 'True', reason: waiting.some((a) => a.reason === 'roll') ? 'RollingUpdate' : 'Reconciling', message: waiting.map((a) => `${a.zone}: ${a.reason}`).join('; ') || 'waiting for brokers to settle' }
+        ? { type: 'Progressing', status: 'True', reason: waiting.some((a) => a.reason === 'roll') ? 'RollingUpdate' : 'Reconciling', message: waiting.map((a) => `${a.zone}: ${a.reason}`).join('; ') || (state.plan.terminating > 0 ? `waiting for ${state.plan.terminating} terminating broker pod(s) to finish their controlled shutdown` : 'waiting for brokers to settle') }
         : { type: 'Progressing', status: 'False', reason: 'ReconcileComplete', message: 'children match the spec' },
       generation,
       now,
@@ -272,7 +280,7 @@ export class ClusterController {
   }
 
   private async validate(s: ReconcileState): Promise<void> {
-    const err = checkNameLengths(s.cluster.metadata.name ?? '', s.cluster.spec.zones.map((z) => z.name));
+    const err = checkNameLengths(s.cluster.metadata.name ?? '', s.cluster.spec.zones.map((z) => z.name)) ?? checkGracePeriod(s.cluster.spec);
     if (err) throw new Error(err);
     s.desired = desiredChildren(s.cluster);
     s.status.clusterId = clusterIdOf(s.cluster);
@@ -318,7 +326,15 @@ export class ClusterController {
       const l = liveByZone.get(zone)!;
       desired.push({ zone, replicas: 0, templateHash: l.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] ?? '' });
     }
-    const live = new Map([...liveByZone].map(([z, d]) => [z, toLive(d)]));
+    // Brokers still in their controlled shutdown hold partitions that are moving: the next broker
+    // is removed (or the next zone rolled) only once they are gone.
+    const pods = await this.deps.client.list<PodObj>(RESOURCES.Pod, ns, selectorString(brokerSelector(name)));
+    const terminating = new Map<string, number>();
+    for (const p of pods.items) {
+      const zone = p.metadata.labels?.[LABEL_ZONE];
+      if (p.metadata.deletionTimestamp && zone) terminating.set(zone, (terminating.get(zone) ?? 0) + 1);
+    }
+    const live = new Map([...liveByZone].map(([z, d]) => [z, toLive(d, terminating.get(z) ?? 0)]));
     const plan = planRollout(desired, live, s.cluster.spec.externalScaling);
     s.plan = plan;
 
@@ -327,7 +343,7 @@ export class ClusterController {
       const prev = liveByZone.get(action.zone);
       if (!zd) {
         // a removed zone
-        if (prev && (prev.spec?.replicas ?? 0) === 0 && isSettled(prev)) {
+        if (prev && (prev.spec?.replicas ?? 0) === 0 && live.get(action.zone)?.settled) {
           await this.deps.client.delete(RESOURCES.Deployment, ns, prev.metadata.name);
           this.deps.events.record(s.cluster, 'Normal', 'ZoneRemoved', `deleted Deployment ${prev.metadata.name}: zone ${action.zone} is no longer in the spec`);
           liveByZone.delete(action.zone);

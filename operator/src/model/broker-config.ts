@@ -49,6 +49,34 @@ export function brokerConfig(spec: ClusterSpec): Map<string, string> {
   return out;
 }
 
+/** The broker's default controlled.shutdown.timeout.ms (broker/src/kafka/config/broker-config.ts). */
+export const DEFAULT_CONTROLLED_SHUTDOWN_TIMEOUT_MS = 30_000;
+/**
+ * Time a stopping broker needs after its controlled shutdown: the last WAL upload, committing its
+ * WAL objects to the controller, closing streams and leaving the cluster (a few object-store round
+ * trips; the broker gives its whole stop at most 60 s before it exits on its own).
+ */
+export const SHUTDOWN_FLUSH_MARGIN_SECONDS = 30;
+
+/**
+ * The kubelet SIGKILLs a pod terminationGracePeriodSeconds after SIGTERM. A broker killed before
+ * its controlled shutdown ends leaves its partitions to be recovered by fencing (a session
+ * timeout later, not a clean hand-over), so the grace period must cover the controlled shutdown
+ * timeout plus the final flush. Returns an error message, or undefined when it does.
+ */
+export function checkGracePeriod(spec: ClusterSpec): string | undefined {
+  const raw = spec.config?.['controlled.shutdown.timeout.ms'];
+  const timeoutMs = raw === undefined ? DEFAULT_CONTROLLED_SHUTDOWN_TIMEOUT_MS : Number(raw);
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) return `spec.config controlled.shutdown.timeout.ms must be a non-negative number of milliseconds, got "${raw}"`;
+  const needed = Math.ceil(timeoutMs / 1000) + SHUTDOWN_FLUSH_MARGIN_SECONDS;
+  if (spec.terminationGracePeriodSeconds >= needed) return undefined;
+  return (
+    `spec.terminationGracePeriodSeconds (${spec.terminationGracePeriodSeconds}) must be at least ${needed}: controlled.shutdown.timeout.ms ` +
+    `(${timeoutMs} ms${raw === undefined ? ', the broker default' : ''}) plus ${SHUTDOWN_FLUSH_MARGIN_SECONDS} s for the final WAL flush, ` +
+    'or the kubelet kills brokers before they hand their partitions over; raise the grace period or lower controlled.shutdown.timeout.ms'
+  );
+}
+
 function escapeProperty(s: string, isKey: boolean): string {
   let out = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
   if (isKey) out = out.replace(/([=: #!])/g, '\\$1');

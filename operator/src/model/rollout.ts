@@ -8,9 +8,19 @@ export interface LiveDeployment {
   replicas: number;
   /** TEMPLATE_HASH_ANNOTATION of the live Deployment. */
   templateHash: string | undefined;
-  /** Rollout finished: the controller saw the latest generation and every replica is updated, ready and available. */
+  /**
+   * Rollout finished: the controller saw the latest generation, every replica is updated, ready
+   * and available, and no broker pod of the zone is still terminating.
+   */
   settled: boolean;
   readyReplicas: number;
+  /**
+   * Broker pods of the zone that are terminating (deletionTimestamp set): brokers still in their
+   * controlled shutdown, moving partitions away. A Deployment stops counting a pod in its status
+   * as soon as the pod starts terminating, so status alone would call the zone settled while the
+   * removed broker still drains.
+   */
+  terminating?: number;
 }
 
 export interface DesiredZone {
@@ -27,6 +37,8 @@ export interface RolloutPlan {
   actions: ZoneAction[];
   /** Something is still moving; the reconciler should come back soon. */
   progressing: boolean;
+  /** Broker pods still terminating (in their controlled shutdown), over all zones. */
+  terminating: number;
 }
 
 export function isSettled(d: {
@@ -56,6 +68,7 @@ export function planRollout(desired: readonly DesiredZone[], live: ReadonlyMap<s
     return l !== undefined && l.templateHash === d.templateHash && !l.settled;
   });
   const anyUnsettled = [...live.values()].some((l) => !l.settled);
+  const draining = [...live.values()].reduce((n, l) => n + (l.terminating ?? 0), 0);
   let rollSlotFree = rolling === undefined;
   let scaleInSlotFree = !anyUnsettled;
 
@@ -84,11 +97,16 @@ export function planRollout(desired: readonly DesiredZone[], live: ReadonlyMap<s
       scaleInSlotFree = false;
       actions.push({ zone: d.zone, action: 'apply', replicas: l.replicas - 1, reason: 'scale in by one broker' });
     } else {
-      actions.push({ zone: d.zone, action: 'apply', replicas: l.replicas, reason: 'scale in waits until every broker is settled' });
+      actions.push({
+        zone: d.zone,
+        action: 'apply',
+        replicas: l.replicas,
+        reason: draining > 0 ? `scale in waits for ${draining} terminating broker pod(s) to finish their controlled shutdown` : 'scale in waits until every broker is settled',
+      });
     }
   }
   const progressing =
     anyUnsettled ||
     actions.some((a) => a.action === 'wait' || (a.action === 'apply' && a.reason !== 'in sync'));
-  return { actions, progressing };
+  return { actions, progressing, terminating: draining };
 }

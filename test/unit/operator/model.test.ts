@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { automqClusterSchema, type AutoMQCluster } from '../../../operator/src/api/automqcluster.js';
 import { setCondition, canonicalJson, initialConditions } from '../../../operator/src/api/conditions.js';
-import { brokerConfig, renderProperties } from '../../../operator/src/model/broker-config.js';
+import { brokerConfig, checkGracePeriod, renderProperties } from '../../../operator/src/model/broker-config.js';
 import { defaultClusterId, desiredChildren, objectStoreUrl, zoneReplicas, type KubeObject } from '../../../operator/src/model/cluster.js';
 import { createObjectStore } from '../../../broker/src/s3stream/object-store/create.js';
 import { checkNameLengths, TEMPLATE_HASH_ANNOTATION } from '../../../operator/src/model/names.js';
@@ -171,6 +171,28 @@ describe('operator model: desired children', () => {
   it('reports names longer than a DNS label', () => {
     expect(checkNameLengths('prod', ['a'])).to.equal(undefined);
     expect(checkNameLengths('x'.repeat(40), ['zone-abcdefghijklmnopqrstu'])).to.match(/exceed 63 characters/);
+  });
+});
+
+describe('operator model: broker termination grace period', () => {
+  const grace = (d: ReturnType<typeof desiredChildren>) => ((d.deployments[0]!.deployment as unknown as Dep).spec.template.spec as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds;
+
+  it('renders the grace period into every broker pod, by default well above the controlled shutdown timeout plus the WAL flush', () => {
+    const c = cluster();
+    expect(grace(desiredChildren(c))).to.equal(120);
+    expect(checkGracePeriod(c.spec)).to.equal(undefined);
+    expect(grace(desiredChildren(cluster({ terminationGracePeriodSeconds: 300 })))).to.equal(300);
+  });
+
+  it('refuses a grace period that ends before the broker\'s controlled shutdown and final flush can', () => {
+    // Default controlled.shutdown.timeout.ms is 30 s: 30 s of grace would SIGKILL a broker
+    // exactly when it gives up moving partitions, before its WAL flush.
+    expect(checkGracePeriod(cluster({ terminationGracePeriodSeconds: 30 }).spec)).to.contain('must be at least 60');
+    expect(checkGracePeriod(cluster({ terminationGracePeriodSeconds: 60 }).spec)).to.equal(undefined);
+    // A longer controlled shutdown needs a longer grace period; a shorter one allows less.
+    expect(checkGracePeriod(cluster({ config: { 'controlled.shutdown.timeout.ms': 120000 } }).spec)).to.contain('must be at least 150');
+    expect(checkGracePeriod(cluster({ terminationGracePeriodSeconds: 40, config: { 'controlled.shutdown.timeout.ms': '10000' } }).spec)).to.equal(undefined);
+    expect(checkGracePeriod(cluster({ config: { 'controlled.shutdown.timeout.ms': 'soon' } }).spec)).to.contain('non-negative number');
   });
 });
 
