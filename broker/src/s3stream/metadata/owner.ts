@@ -333,6 +333,9 @@ export class MetadataOwner implements MetadataChannel {
         };
         const waiter: FetchWaiter = { wake: done };
         const timer = this.timers.setTimeout(done, maxWaitMs);
+        // A waiting replica must not keep the process alive by itself (an abandoned client, a
+        // process on its way out).
+        (timer as { unref?: () => void } | undefined)?.unref?.();
         this.fetchWaiters.add(waiter);
         signal?.addEventListener('abort', done, { once: true });
       });
