@@ -12,6 +12,15 @@ export function clusterBootstrap(cluster: AutoMQCluster, override?: (c: AutoMQCl
   );
 }
 
+const CLOSE_TIMEOUT_MS = 5000;
+
+/** Closes an admin client, giving up (leaving it to be collected) after `ms`; never rejects. */
+async function closeWithin(a: TopicAdmin, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([a.close().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 export class AdminPool {
   private readonly admins = new Map<string, TopicAdmin>();
 
@@ -27,18 +36,23 @@ export class AdminPool {
     return a;
   }
 
-  /** Forgets a connection after an error, so the next call reconnects (e.g. after pods moved). */
+  /**
+   * Forgets a connection after an error, so the next call reconnects (e.g. after pods moved). The
+   * old client is closed in the background: closing one whose broker died can wait for its
+   * in-flight requests, and a reconcile must not hang on that (the work queue would never run
+   * this cluster's key again).
+   */
   async drop(bootstrap: string[]): Promise<void> {
     const key = bootstrap.join(',');
     const a = this.admins.get(key);
     if (!a) return;
     this.admins.delete(key);
-    await a.close();
+    void closeWithin(a, CLOSE_TIMEOUT_MS);
   }
 
   async close(): Promise<void> {
     const all = [...this.admins.values()];
     this.admins.clear();
-    await Promise.all(all.map((a) => a.close()));
+    await Promise.all(all.map((a) => closeWithin(a, CLOSE_TIMEOUT_MS)));
   }
 }

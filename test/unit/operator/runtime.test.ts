@@ -4,6 +4,8 @@ import { KubeApiError, RESOURCES, type KubeClient, type ListResult, type ObjectL
 import { Informer } from '../../../operator/src/k8s/informer.js';
 import { LeaderElector } from '../../../operator/src/k8s/leader.js';
 import { TerminalError, WorkQueue } from '../../../operator/src/k8s/workqueue.js';
+import type { TopicAdmin } from '../../../operator/src/kafka/admin.js';
+import { AdminPool } from '../../../operator/src/kafka/pool.js';
 
 async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -177,5 +179,29 @@ describe('operator leader election', () => {
     let conflict = false;
     await store.replace({ ...(stale as ObjectLike) }).catch(() => (conflict = true));
     expect(conflict).to.equal(true);
+  });
+});
+
+describe('operator Kafka admin pool', () => {
+  it('drop() forgets a client at once even when closing it never finishes, and the next get() makes a new one', async () => {
+    let made = 0;
+    let closes = 0;
+    const pool = new AdminPool(() => {
+      made++;
+      return {
+        close: () => {
+          closes++;
+          return new Promise<void>(() => {}); // a client stuck on a dead broker's in-flight request
+        },
+      } as unknown as TopicAdmin;
+    });
+    const first = pool.get(['b:9092']);
+    expect(pool.get(['b:9092'])).to.equal(first);
+    const started = Date.now();
+    await pool.drop(['b:9092']);
+    expect(Date.now() - started, 'drop waited for the hung close').to.be.lessThan(1000);
+    expect(closes).to.equal(1);
+    expect(pool.get(['b:9092'])).not.to.equal(first);
+    expect(made).to.equal(2);
   });
 });
