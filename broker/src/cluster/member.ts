@@ -129,7 +129,7 @@ export class ClusterMember {
     const c = this.controllerAddr;
     if (c !== undefined && c.host === addr.host && c.port === addr.port) {
       this.log.debug('controller unreachable', { controller: `${addr.host}:${addr.port}`, error: err.message });
-      void this.maybeElect();
+      void this.maybeElect().catch((e: unknown) => this.log.error('controller election failed', { error: String(e) }));
     }
   }
 

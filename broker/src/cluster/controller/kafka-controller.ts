@@ -117,8 +117,10 @@ export class KafkaController implements ClusterController {
       const topicsChanged = b.records.some((r) => r.t === 'kv' && (r.put.some(([k]) => k.startsWith(TOPIC_PREFIX)) || r.del.some((k) => k.startsWith(TOPIC_PREFIX))));
       if (topicsChanged) void this.assignNow().catch(() => undefined);
     });
-    this.timers.push(setInterval(() => void this.checkSessions(), CHECK_INTERVAL_MS));
-    this.timers.push(setInterval(() => void this.serial(() => this.reconcile()), RECONCILE_INTERVAL_MS));
+    // Failures are logged by serial() and retried at the next tick; a rejected promise must never
+    // escape a timer (it would end the process).
+    this.timers.push(setInterval(() => void this.checkSessions().catch(() => undefined), CHECK_INTERVAL_MS));
+    this.timers.push(setInterval(() => void this.serial(() => this.reconcile()).catch(() => undefined), RECONCILE_INTERVAL_MS));
     for (const tm of this.timers) tm.unref();
     await this.serial(() => this.reconcile());
     this.log.info('controller active', { nodeId: this.info.nodeId, epoch: this.info.epoch, address: `${this.info.host}:${this.info.port}` });
@@ -222,16 +224,22 @@ export class KafkaController implements ClusterController {
     if (b === undefined || b.incarnation !== req.incarnation || b.state === 'fenced') return Promise.resolve({ state: 'fenced', drained: false });
     this.lastSeen.set(req.nodeId, this.now());
     if (req.shuttingDown && b.state !== 'draining') {
-      void this.serial(() => this.setState(req.nodeId, 'draining')).then(() => this.drain(req.nodeId));
+      void this.serial(() => this.setState(req.nodeId, 'draining'))
+        .then(() => this.drain(req.nodeId))
+        .catch(() => undefined); // logged by serial(); the broker asks again at its next heartbeat
       return Promise.resolve({ state: 'alive', drained: false });
     }
     if (req.ready && b.state === 'registered') {
       void this.serial(async () => {
         await this.setState(req.nodeId, 'alive');
         await this.reconcile();
-      });
+      }).catch(() => undefined); // logged by serial(); the next heartbeat tries again
     }
     const drained = b.state === 'draining' && !this.draining.has(req.nodeId) && !this.leadsAnything(req.nodeId);
+    if (req.shuttingDown && b.state === 'draining' && !drained && !this.draining.has(req.nodeId)) {
+      // A previous drain left partitions behind (a move failed): try again.
+      void this.drain(req.nodeId).catch(() => undefined);
+    }
     return Promise.resolve({ state: 'alive', drained });
   }
 
