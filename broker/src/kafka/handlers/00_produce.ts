@@ -8,14 +8,21 @@
  * store slows producers down instead of growing memory.
  * Only partitions this broker leads (and has open) are appended to; the others answer
  * NOT_LEADER_OR_FOLLOWER with the current leader and its endpoint (v10+). Produce requests carry no
- * leader epoch to check.
+ * leader epoch to check. A partition this broker was just given and is still opening is waited for
+ * (bounded) instead of refused: clients pipeline produce requests, and refusing the first while
+ * accepting the next once the open finished would look to an idempotent producer like a sequence
+ * gap (librdkafka then fails fatally with OUT_OF_ORDER_SEQUENCE_NUMBER).
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Produce } from '../../protocol/messages/00_produce.js';
 import { splitBatches } from '../../protocol/record-batch.js';
 import { leaderEndpoints, servedPartition, type LeaderHint } from '../cluster/leadership.js';
+import { leadsLocally } from '../cluster/cluster-view.js';
 import { topicNameProblem } from '../topics/topic-names.js';
 import { defineHandler, NO_RESPONSE } from '../handler.js';
+
+/** How long a produce waits for a partition this broker is opening (a move takes ~0.3 s). */
+const OPENING_WAIT_MS = 5000;
 
 interface PartitionResponse {
   index: number;
@@ -47,6 +54,19 @@ export default defineHandler(Produce, { min: 3, max: 11 }, async (req, _ctx, bro
       })),
     }));
     return { responses };
+  }
+  const opening: Promise<void>[] = [];
+  for (const t of req.topicData) {
+    for (const p of t.partitionData) {
+      if (leadsLocally(broker.cluster, t.name, p.index) && broker.logs.get(t.name, p.index) === undefined) opening.push(broker.logs.settled(t.name, p.index));
+    }
+  }
+  if (opening.length > 0) {
+    // Requests that wait here resume in arrival order (same promises), so they still reach the
+    // AppendGate in the order they came.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(opening), new Promise<void>((r) => (timer = setTimeout(r, OPENING_WAIT_MS)))]);
+    clearTimeout(timer);
   }
   const waits: Promise<void>[] = [];
   const responses = await broker.appendGate.run(() => appendAll());

@@ -56,6 +56,14 @@ export class LogManager {
     return log?.isOpen() ? log : undefined;
   }
 
+  /**
+   * Resolves when no open or release of the partition is queued or running (at once when none is).
+   * Never rejects.
+   */
+  settled(topic: string, partition: number): Promise<void> {
+    return this.slots.get(key(topic, partition))?.tail.catch(() => undefined) ?? Promise.resolve();
+  }
+
   /** Served logs of a topic, by partition. */
   partitions(topic: string): readonly PartitionLog[] {
     const byPartition = this.open.get(topic);
