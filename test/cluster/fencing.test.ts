@@ -98,8 +98,15 @@ describe('cluster: a paused controller is fenced by the store (412 on its metada
       conn.close();
     }
 
-    // The deposed controller either stepped down and follows, or exited with 3 ("restart me");
-    // restarted, it rejoins with its id, and every broker sees the same topics and controller.
+    // The deposed controller either steps down and follows (the new controller lists it as a live
+    // broker), or exits with 3 ("restart me") once it learns it was fenced as a broker too: wait
+    // until one of the two has happened, since the exit can come a moment after the fencing.
+    await waitFor(
+      async () => !old.running || (await c.metadata(c.members.find((b) => b !== old && b.running))).brokers.some((x) => x.nodeId === old.nodeId),
+      60_000,
+      () => `${old.label} to exit or to be listed again as a live broker\n${old.tail(20)}`,
+      250,
+    );
     if (old.running) {
       const ctl = await c.controller({ not: old.nodeId });
       expect(ctl.nodeId).to.not.equal(old.nodeId);
