@@ -415,29 +415,33 @@ export class MetadataLog {
 
 /**
  * The newest `open` record in the log (who owns it now, as far as the store says), found by reading
- * log objects from the newest backwards (at most `maxObjects`). Used by nodes that lost contact
- * with the owner to find its successor without loading the whole state.
+ * log objects from the newest backwards, a chunk at a time. Always found when there is one: log
+ * objects holding `open` records are never cleaned up, and the rest of the log is bounded by
+ * snapshots. Used by nodes that lost contact with the owner (or start) to find it without loading
+ * the whole state.
  */
-export async function latestOpen(
-  store: ObjectStore,
-  maxObjects = 64,
-): Promise<{ seq: number; node: number; info: string | undefined } | undefined> {
+export async function latestOpen(store: ObjectStore): Promise<{ seq: number; node: number; info: string | undefined } | undefined> {
   const logs = (await store.list(META_LOG_PREFIX))
     .map((o) => ({ key: o.key, seq: seqOf(o.key, META_LOG_PREFIX) }))
     .filter((l): l is { key: string; seq: number } => l.seq !== undefined)
-    .sort((a, b) => b.seq - a.seq)
-    .slice(0, maxObjects);
-  for (const l of logs) {
-    let body: LogBody;
-    try {
-      body = parseLog(await store.get(l.key), l.key);
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) continue; // cleaned up meanwhile
-      throw err;
-    }
-    for (let i = body.records.length - 1; i >= 0; i--) {
-      const r = body.records[i]!;
-      if (r.t === 'open') return { seq: body.seq, node: r.node, info: r.info };
+    .sort((a, b) => b.seq - a.seq);
+  for (let i = 0; i < logs.length; i += LOAD_CONCURRENCY) {
+    const bodies = await Promise.all(
+      logs.slice(i, i + LOAD_CONCURRENCY).map(async (l) => {
+        try {
+          return parseLog(await store.get(l.key), l.key);
+        } catch (err) {
+          if (err instanceof ObjectNotFoundError) return undefined; // cleaned up meanwhile
+          throw err;
+        }
+      }),
+    );
+    for (const body of bodies) {
+      if (body === undefined) continue;
+      for (let r = body.records.length - 1; r >= 0; r--) {
+        const rec = body.records[r]!;
+        if (rec.t === 'open') return { seq: body.seq, node: rec.node, info: rec.info };
+      }
     }
   }
   return undefined;
