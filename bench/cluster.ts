@@ -17,6 +17,7 @@
 import { Cluster, FAST_CLUSTER_CONFIG, bulkProduce, percentile } from '../test/helpers/cluster.js';
 import { s3Store } from '../test/s3/helpers.js';
 import { stopMinio } from '../test/s3/minio.hooks.js';
+import { waitFor } from '../test/helpers/wait.js';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -58,6 +59,15 @@ async function failoverBench(): Promise<string> {
       const moves = now.map((p, j) => ({ topic, partition: p.partition, target: ids[j % ids.length]! })).filter((m, j) => now[j]!.leader !== m.target);
       if (moves.length > 0) {
         await c.reassign(moves);
+        // Wait for the moves themselves, not just for some leader: a kill while a move is in
+        // flight is detected at once (the release RPC to the victim fails and the controller
+        // fences it), which would measure that path instead of a plain failover.
+        await waitFor(
+          async () => (await c.leaders(topic)).every((p, j) => p.leader === ids[j % ids.length]),
+          60_000,
+          () => `the partitions of ${topic} to be spread over ${JSON.stringify(ids)}`,
+          200,
+        );
         await c.waitForLeaders(topic, 12);
       }
     }

@@ -15,7 +15,8 @@ import { kafkaJsAdminFactory, type TopicAdminFactory } from './kafka/admin.js';
 import { AdminPool } from './kafka/pool.js';
 import { HttpKubeClient, RESOURCES, type KubeClient, type ObjectLike } from './k8s/client.js';
 import { Informer, objectKey, type Logger } from './k8s/informer.js';
-import { LeaderElector } from './k8s/leader.js';
+import { LeaseElector } from '../../broker/src/k8s/lease-elector.js';
+import { kubeClientLeaseApi } from './k8s/lease.js';
 import { WorkQueue } from './k8s/workqueue.js';
 import { BrokerLoadTracker } from './metrics/broker-load.js';
 import { FIELD_MANAGER } from './model/names.js';
@@ -225,7 +226,7 @@ export async function runOperator(input: OperatorOptions = {}, hooks: OperatorTe
 
   let resolveDone!: (v: { reason: 'stopped' | 'lostLeadership' }) => void;
   const done = new Promise<{ reason: 'stopped' | 'lostLeadership' }>((r) => (resolveDone = r));
-  let elector: LeaderElector | undefined;
+  let elector: LeaseElector | undefined;
   let electorLoop: Promise<void> | undefined;
   let stopPromise: Promise<void> | undefined;
 
@@ -246,14 +247,13 @@ export async function runOperator(input: OperatorOptions = {}, hooks: OperatorTe
   };
 
   if (opts.leaderElection) {
-    elector = new LeaderElector(kube, {
-      namespace: opts.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? opts.namespace ?? 'default',
-      name: opts.leaseName,
+    const leaseNs = opts.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? opts.namespace ?? 'default';
+    elector = new LeaseElector(kubeClientLeaseApi(kube, leaseNs, opts.leaseName), {
       identity: opts.identity ?? `${os.hostname()}-${process.pid}`,
       leaseDurationMs: opts.leaseDurationMs,
       renewDeadlineMs: opts.renewDeadlineMs,
       retryPeriodMs: opts.retryPeriodMs,
-      logger,
+      log: logger,
     });
     const el = elector;
     electorLoop = el.run({

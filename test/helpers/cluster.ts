@@ -55,6 +55,8 @@ export interface ClusterOptions {
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
   /** Per broker start, until "broker ready" (default 90 s: 2 shared cores, S3 round trips). */
   readyTimeoutMs?: number;
+  /** Extra environment of every broker process (e.g. KUBECONFIG for a Lease election). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface BrokerEndpoint {
@@ -295,7 +297,7 @@ export class Cluster {
     if (this.stopped) throw new Error('the cluster was stopped');
     b.nodeId = undefined;
     b.paused = false;
-    const proc = await Proc.start(process.execPath, this.brokerArgs(b), { cwd: repoRoot, env: brokerEnv(this.minio), maxLines: 200_000 });
+    const proc = await Proc.start(process.execPath, this.brokerArgs(b), { cwd: repoRoot, env: { ...brokerEnv(this.minio), ...this.opts.env }, maxLines: 200_000 });
     b.generations.push(proc);
     await this.waitReady(b);
   }

@@ -24,14 +24,41 @@ import { KvClusterView } from './kv-cluster-view.js';
 import { ClusterMember } from './member.js';
 import { RemoteMetadataChannel, serveMetadataChannel } from './metadata/index.js';
 import { RpcRouter } from './rpc/index.js';
+import type { LeaseApi } from '../k8s/lease-elector.js';
 
 const MiB = 1024 * 1024;
+
+const ELECTIONS = ['store', 'kubernetes-lease'] as const;
+
+/** The controller Lease when controller.election=kubernetes-lease, checked before anything starts. */
+async function controllerLease(config: BrokerConfig, clusterId: string | undefined, log: Logger): Promise<LeaseApi | undefined> {
+  const election = config.get('controller.election');
+  if (!(ELECTIONS as readonly string[]).includes(election)) {
+    throw new Error(`controller.election must be one of ${ELECTIONS.join(', ')}, got "${election}"`);
+  }
+  if (election === 'store') return undefined;
+  let name = config.get('controller.lease.name');
+  if (name === '') {
+    if (clusterId === undefined) throw new Error('controller.election=kubernetes-lease needs controller.lease.name or --cluster-id (the default Lease name is automq-<cluster id>-controller)');
+    name = `automq-${clusterId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-controller`;
+  }
+  const { kubeLeaseApi, leaseNamespace } = await import('../k8s/kube-lease-api.js');
+  const namespace = await leaseNamespace(config.get('controller.lease.namespace') || undefined, process.env);
+  const api = await kubeLeaseApi(namespace, name);
+  // Fail at start, with the reason, rather than run a broker that can never become controller.
+  await api.read().catch((err: unknown) => {
+    throw new Error(`controller.election=kubernetes-lease: cannot read the controller Lease: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  log.info('electing the controller through a Kubernetes Lease', { lease: `${namespace}/${name}` });
+  return api;
+}
 
 export async function startClusterBroker(opts: BrokerOptions, log: Logger, onFenced: (why: string) => void): Promise<RunningBroker> {
   await mkdir(opts.dataDir, { recursive: true });
   const config = new BrokerConfig(opts.brokerConfig);
   const advertised = opts.advertise ?? opts.listen;
   if (advertised.port === 0) throw new Error('cluster mode needs a known address: set --listen with a port (or --advertise)');
+  const lease = await controllerLease(config, opts.clusterId, log);
   const raw = await createObjectStore(opts.objectStoreUrl);
   const s3log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void => {
     log.log(level, msg, { component: 's3stream', ...fields });
@@ -58,6 +85,7 @@ export async function startClusterBroker(opts: BrokerOptions, log: Logger, onFen
       controllerSessionTimeoutMs: config.int('controller.session.timeout.ms'),
       releaseTimeoutMs: config.int('partition.release.timeout.ms'),
       groupShards: config.int('offsets.topic.num.partitions'),
+      ...(lease === undefined ? {} : { lease }),
     },
     {
       now: Date.now,

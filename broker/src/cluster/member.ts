@@ -9,6 +9,11 @@
  * `open` is still the silent controller's, it stands (after a random delay, so one candidate
  * usually wins first time). A deposed controller finds out at its next metadata append (412) and
  * steps down.
+ *
+ * With a Kubernetes Lease (controller.election=kubernetes-lease) only the Lease holder stands: it
+ * takes the log over as soon as it acquires the Lease, and steps down when it loses the Lease. The
+ * other brokers still learn the controller's address from the log tail. The log's put-if-absent
+ * stays the fencing: a holder that lost the Lease while paused cannot append either.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'winston';
@@ -20,6 +25,8 @@ import { MetadataOwner } from '../s3stream/metadata/owner.js';
 import type { MetadataOwnerOptions } from '../s3stream/metadata/owner.js';
 import { latestOpen } from '../s3stream/metadata/metadata-log.js';
 import type { ClusterController } from '../kafka/cluster/controller-api.js';
+import { LeaseElector } from '../k8s/lease-elector.js';
+import type { LeaseApi } from '../k8s/lease-elector.js';
 import { RpcClient, RpcRemoteError, RpcUnavailableError } from './rpc/index.js';
 import type { RpcRouter } from './rpc/index.js';
 import { KafkaController, OwnerKv } from './controller/kafka-controller.js';
@@ -38,6 +45,8 @@ export interface MemberConfig {
   releaseTimeoutMs: number;
   /** offsets.topic.num.partitions: the group shard count a new cluster starts with. */
   groupShards: number;
+  /** Elect through this Kubernetes Lease instead of through the store alone. */
+  lease?: LeaseApi;
 }
 
 /** Where the controller is, for the metadata channel and the heartbeats. */
@@ -70,6 +79,8 @@ export class ClusterMember {
   private client: RpcClient | undefined;
   private releaser: Releaser | undefined;
   private clusterIdValue: string | undefined;
+  private readonly elector: LeaseElector | undefined;
+  private electorLoop: Promise<void> | undefined;
 
   constructor(
     private readonly store: InstrumentedObjectStore,
@@ -80,6 +91,19 @@ export class ClusterMember {
     /** This process was fenced while alive: it must stop (exit 3: "restart me"). */
     private readonly onFenced: (why: string) => void,
   ) {
+    if (cfg.lease !== undefined) {
+      // The Lease lasts a controller session; the holder gives up after 3/4 of it without a
+      // renewal, so it stops acting before any other broker may acquire the Lease.
+      const leaseDurationMs = Math.max(2000, Math.ceil(cfg.controllerSessionTimeoutMs / 1000) * 1000);
+      const renewDeadlineMs = Math.floor(leaseDurationMs * 0.75);
+      this.elector = new LeaseElector(cfg.lease, {
+        identity: `${cfg.host}:${cfg.port}/${this.incarnation}`,
+        leaseDurationMs,
+        renewDeadlineMs,
+        retryPeriodMs: Math.min(cfg.heartbeatIntervalMs, Math.floor(renewDeadlineMs / 3)),
+        log: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
+      });
+    }
     this.serve();
   }
 
@@ -192,6 +216,8 @@ export class ClusterMember {
       this.setController(fresh);
       return;
     }
+    // With a Lease, the holder stands (takeControl); the others only look for it in the log.
+    if (this.elector !== undefined) return;
     // Spread the candidates: usually one wins before the others even try.
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1000)));
     const again = await this.discover().catch(() => undefined);
@@ -200,6 +226,26 @@ export class ClusterMember {
       return;
     }
     await this.becomeController(Math.max(this.controllerAddr?.epoch ?? 0, fresh?.epoch ?? 0, again?.epoch ?? 0));
+  }
+
+  /**
+   * The Lease was acquired: take the log over from whichever controller wrote the newest `open`.
+   * Not awaited by the elector, so the Lease keeps being renewed while the log is replayed.
+   */
+  private async takeControl(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.stopped || this.owner !== undefined || this.elector?.isLeader !== true) return;
+      try {
+        const fresh = await this.discover();
+        await this.becomeController(fresh?.epoch ?? 0);
+        if (this.owner !== undefined || attempt >= 3) break;
+      } catch (err) {
+        this.log.error('could not take the controller role after acquiring the Lease', { error: String(err) });
+        break;
+      }
+    }
+    // Still not the controller while holding the Lease: let another broker try.
+    if (this.owner === undefined && this.elector?.isLeader === true) await this.elector.resign('could not take the metadata log over');
   }
 
   /** Takes the log over from the controller whose epoch is `replacing` (0: there was none). */
@@ -271,6 +317,7 @@ export class ClusterMember {
     this.log.warn('no longer the controller', { reason: why });
     void owner.close().catch(() => undefined);
     this.lastContact = 0;
+    if (this.elector !== undefined) void this.elector.resign(why).catch(() => undefined);
     void this.maybeElect().catch(() => undefined);
   }
 
@@ -302,6 +349,12 @@ export class ClusterMember {
 
   /** Finds (or becomes) the controller and registers; resolves with this broker's node id. */
   async start(): Promise<number> {
+    this.electorLoop = this.elector?.run({
+      onStarted: () => {
+        void this.takeControl();
+      },
+      onStopped: () => this.stepDown('the controller Lease was lost'),
+    });
     const found = await this.discover();
     if (found !== undefined) this.setController(found);
     this.lastContact = found === undefined ? 0 : Date.now();
@@ -310,7 +363,11 @@ export class ClusterMember {
       if (this.controllerAddr === undefined || Date.now() - this.lastContact >= this.cfg.controllerSessionTimeoutMs) await this.maybeElect();
       if (this.nodeIdValue !== undefined) break;
       const c = this.rpc();
-      if (c === undefined) continue;
+      if (c === undefined) {
+        // No controller yet (with a Lease: its holder is still taking the log over).
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
       try {
         const r = await c.call(
           BrokerRegister,
@@ -410,6 +467,9 @@ export class ClusterMember {
     this.controller = undefined;
     await this.owner?.close().catch(() => undefined);
     this.owner = undefined;
+    // Released only now that the log is closed: the next holder takes over at once.
+    await this.elector?.stop();
+    await this.electorLoop;
     await this.client?.close();
   }
 }

@@ -32,6 +32,9 @@ export function brokerConfig(spec: ClusterSpec): Map<string, string> {
   const set = (k: string, v: string | number | boolean | undefined) => {
     if (v !== undefined) out.set(k, String(v));
   };
+  // In Kubernetes the brokers elect their controller through a Lease (named after the cluster id,
+  // in the pod's namespace; the Role rendered next to it allows exactly that).
+  set('controller.election', 'kubernetes-lease');
   if (spec.autoBalancer) {
     set('autobalancer.controller.enable', spec.autoBalancer.enabled);
     if (spec.autoBalancer.goals) set('autobalancer.controller.goals', spec.autoBalancer.goals.join(','));

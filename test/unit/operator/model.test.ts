@@ -151,6 +151,7 @@ describe('operator model: desired children', () => {
     const props = renderProperties(brokerConfig(c.spec));
     expect(props).to.contain('autobalancer.controller.enable=false');
     expect(props).to.contain('num.io.threads=8');
+    expect(props, 'brokers elect their controller through a Lease in Kubernetes').to.contain('controller.election=kubernetes-lease');
     const args = (desiredChildren(c).deployments[0]!.deployment as unknown as Dep).spec.template.spec.containers[0]!.args;
     expect(args.join(' ')).to.contain('--wal-flush-interval-ms 200 --wal-flush-bytes 16777216 --block-cache-bytes 1073741824');
     expect(props.split('\n').filter((l) => !l.startsWith('#') && l)).to.deep.equal([...props.split('\n').filter((l) => !l.startsWith('#') && l)].sort());

@@ -2,7 +2,8 @@
 import { expect } from 'chai';
 import { KubeApiError, RESOURCES, type KubeClient, type ListResult, type ObjectLike, type Resource, type WatchEvent } from '../../../operator/src/k8s/client.js';
 import { Informer } from '../../../operator/src/k8s/informer.js';
-import { LeaderElector } from '../../../operator/src/k8s/leader.js';
+import { LeaseElector } from '../../../broker/src/k8s/lease-elector.js';
+import { kubeClientLeaseApi } from '../../../operator/src/k8s/lease.js';
 import { TerminalError, WorkQueue } from '../../../operator/src/k8s/workqueue.js';
 import type { TopicAdmin } from '../../../operator/src/kafka/admin.js';
 import { AdminPool } from '../../../operator/src/kafka/pool.js';
@@ -154,26 +155,22 @@ class LeaseStore implements Partial<KubeClient> {
 }
 
 describe('operator leader election', () => {
-  it('one candidate wins; the other takes over only after the lease expires; stale writes lose', async () => {
+  it('through the operator\'s REST client: one candidate wins, 409 loses the round, expiry hands the Lease over', async () => {
     const store = new LeaseStore();
-    let now = new Date('2025-01-01T00:00:00Z');
-    const mk = (identity: string) => new LeaderElector(store as unknown as KubeClient, { namespace: 'ns', name: 'op', identity, leaseDurationMs: 15_000, now: () => now });
+    let now = Date.parse('2025-01-01T00:00:00Z');
+    const mk = (identity: string) => new LeaseElector(kubeClientLeaseApi(store as unknown as KubeClient, 'ns', 'op'), { identity, leaseDurationMs: 15_000, now: () => now });
     const a = mk('a');
     const b = mk('b');
     expect(await a.tryAcquireOrRenew()).to.equal(true);
     expect(await b.tryAcquireOrRenew()).to.equal(false);
-    now = new Date(now.getTime() + 10_000);
-    expect(await a.tryAcquireOrRenew()).to.equal(true); // renew
-    now = new Date(now.getTime() + 14_000);
-    expect(await b.tryAcquireOrRenew()).to.equal(false); // renewed 14 s ago: still held
-    now = new Date(now.getTime() + 2_000);
-    expect(await b.tryAcquireOrRenew()).to.equal(true); // expired: b takes it
+    expect(store.lease?.metadata).to.deep.include({ name: 'op', namespace: 'ns' });
+    now += 16_000;
+    expect(await b.tryAcquireOrRenew()).to.equal(true); // unchanged for a whole lease duration
     const spec = (store.lease as unknown as { spec: { holderIdentity: string; leaseTransitions: number } }).spec;
     expect(spec).to.deep.include({ holderIdentity: 'b', leaseTransitions: 1 });
     expect(await a.tryAcquireOrRenew()).to.equal(false);
 
     // two candidates racing on the same read: the second write is rejected by resourceVersion
-    now = new Date(now.getTime() + 60_000);
     const stale = await store.get();
     await b.tryAcquireOrRenew();
     let conflict = false;
