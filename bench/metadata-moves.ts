@@ -38,6 +38,7 @@ import { S3ObjectStore } from '../broker/src/s3stream/object-store/s3.js';
 import { ObjectWriter } from '../broker/src/s3stream/object/format.js';
 import type { NodeRegistration } from '../broker/src/s3stream/metadata/channel.js';
 import { MetadataOwner } from '../broker/src/s3stream/metadata/owner.js';
+import { metadataOwnerOptions } from '../broker/src/s3stream/stream-client.js';
 import type { MetadataOwnerOptions } from '../broker/src/s3stream/metadata/owner.js';
 import { rangeRecordsOf } from '../broker/src/s3stream/metadata/records.js';
 import { padSeq } from '../broker/src/s3stream/util/binary.js';
@@ -119,23 +120,9 @@ const log: MetadataOwnerOptions['log'] = (level, msg, fields) => {
   if (level === 'warn' || level === 'error') console.error(`[${level}] ${msg} ${JSON.stringify(fields ?? {})}`);
 };
 
-/** The owner options openStreamClient uses with default StreamClientOptions (stream-client.ts). */
+/** The owner options openStreamClient uses with default StreamClientOptions. */
 function ownerOptions(store: InstrumentedObjectStore, node: number): MetadataOwnerOptions {
-  const target = 16 * MiB;
-  return {
-    store,
-    node,
-    now: Date.now,
-    snapshotEvery: 1000,
-    commitDelayMs: 30_000,
-    commitMaxRecords: 64,
-    compactionIntervalMs: 60_000,
-    objectDeleteGraceMs: 60_000,
-    objectBlockBytes: 512 * 1024,
-    planner: { targetObjectBytes: target, smallObjectBytes: Math.floor(target / 2), maxWalBytesPerRound: 256 * MiB },
-    indexCacheBytes: Math.max(MiB, Math.floor((128 * MiB) / 8)),
-    log,
-  };
+  return { ...metadataOwnerOptions({ nodeId: node, log }), store, node };
 }
 
 async function metaFigures(store: ObjectStore): Promise<{ logObjects: number; logBytes: number; snapshots: number; snapshotBytes: number; newestSnapshotBytes: number }> {

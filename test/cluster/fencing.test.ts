@@ -64,6 +64,15 @@ describe('cluster: a paused controller is fenced by the store (412 on its metada
       // The new controller writes to the log while the old one sleeps.
       const liveTopic = uniqueName('from-new-controller');
       await c.createTopic(liveTopic, 2);
+      // Its broker has been silent longer than a session: the new controller fences it (counted
+      // from its last contact). Waiting for that here makes the rest deterministic: woken before,
+      // the old broker could step down, be listed again, and still be fenced a moment later.
+      await waitFor(
+        () => successor!.find('broker fenced').some((l) => l['nodeId'] === old.nodeId),
+        60_000,
+        () => `${successor!.label} to fence the paused ${old.label} as a broker\n${successor!.tail(20)}`,
+        100,
+      );
 
       // Queue a metadata change at the deposed controller, then wake it.
       const reply = conn.nextFrame(60_000);
@@ -98,25 +107,14 @@ describe('cluster: a paused controller is fenced by the store (412 on its metada
       conn.close();
     }
 
-    // The deposed controller either steps down and follows (the new controller lists it as a live
-    // broker), or exits with 3 ("restart me") once it learns it was fenced as a broker too: wait
-    // until one of the two has happened, since the exit can come a moment after the fencing.
-    await waitFor(
-      async () => !old.running || (await c.metadata(c.members.find((b) => b !== old && b.running))).brokers.some((x) => x.nodeId === old.nodeId),
-      60_000,
-      () => `${old.label} to exit or to be listed again as a live broker\n${old.tail(20)}`,
-      250,
-    );
-    if (old.running) {
-      const ctl = await c.controller({ not: old.nodeId });
-      expect(ctl.nodeId).to.not.equal(old.nodeId);
-    } else {
-      expect(old.proc!.exit, `exit of the deposed controller ${old.label}`).to.deep.equal({ code: 3, signal: null });
-      old.expectedExits.add(old.proc!);
-      const id = old.nodeId;
-      await c.restart(old);
-      expect(old.nodeId, 'node id after restart').to.equal(id);
-    }
+    // Fenced as a broker while paused, the deposed controller exits with 3 ("restart me") once it
+    // hears so (its heartbeat, or its WAL); a restart rejoins with the same node id.
+    await waitFor(() => !old.running, 60_000, () => `${old.label} to exit after it was fenced\n${old.tail(20)}`, 100);
+    expect(old.proc!.exit, `exit of the deposed controller ${old.label}`).to.deep.equal({ code: 3, signal: null });
+    old.expectedExits.add(old.proc!);
+    const id = old.nodeId;
+    await c.restart(old);
+    expect(old.nodeId, 'node id after restart').to.equal(id);
     await c.waitForBrokers(3);
     const views = await Promise.all(c.members.map((b) => c.metadata(b)));
     const topicSets = views.map((v) => [...v.topics.keys()].sort());

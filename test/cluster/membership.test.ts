@@ -2,7 +2,10 @@
 // get distinct controller-allocated node ids, agree on one active controller in Metadata and
 // DescribeCluster, and a broker restarted on the same address gets its node id back.
 import { expect } from 'chai';
+import { groupShardOf } from '../../broker/src/group/shards.js';
+import { FindCoordinator } from '../../broker/src/protocol/messages/10_find_coordinator.js';
 import { Cluster, FAST_CLUSTER_CONFIG, MINIO_START_TIMEOUT_MS } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('cluster: membership and controller (3 brokers on one bucket)', function () {
   this.timeout(180_000);
@@ -22,6 +25,32 @@ describe('cluster: membership and controller (3 brokers on one bucket)', functio
   it('each broker logs "broker ready" in broker mode with a distinct controller-allocated node id', () => {
     const ids = cluster!.members.map((b) => b.nodeId);
     expect(new Set(ids).size, `node ids ${JSON.stringify(ids)}`).to.equal(3);
+  });
+
+  it('group coordination is spread: the 16 group shards end up 6/5/5 over the three brokers', async () => {
+    const c = cluster!;
+    // One group id per shard (the shard is Kafka's hash of the group id, mod 16).
+    const perShard = new Map<number, string>();
+    for (let i = 0; perShard.size < 16; i++) {
+      const g = `spread-${i}`;
+      if (!perShard.has(groupShardOf(g, 16))) perShard.set(groupShardOf(g, 16), g);
+    }
+    let counts: number[] = [];
+    await waitFor(
+      async () => {
+        const r = await c.request(c.members[0]!, FindCoordinator, 4, { keyType: 0, coordinatorKeys: [...perShard.values()] });
+        const bad = r.coordinators.filter((x) => x.errorCode !== 0);
+        if (bad.length > 0) return false; // a shard is moving: NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE for a moment
+        const byNode = new Map<number, number>(c.members.map((b) => [b.nodeId!, 0]));
+        for (const x of r.coordinators) byNode.set(x.nodeId, (byNode.get(x.nodeId) ?? 0) + 1);
+        counts = [...byNode.values()].sort((a, b) => b - a);
+        return counts.length === 3 && counts[0]! - counts[2]! <= 1;
+      },
+      60_000,
+      () => `group shards spread over the three brokers (coordinators per broker now: ${JSON.stringify(counts)})`,
+      250,
+    );
+    expect(counts).to.deep.equal([6, 5, 5]);
   });
 
   it('every broker lists all three (address and rack) and names the same live controller in Metadata and DescribeCluster', async () => {
@@ -68,8 +97,16 @@ describe('cluster: membership and controller (3 brokers on one bucket)', functio
     const ctl = await c.controller();
     const victim = c.members.find((b) => b !== ctl)!;
     const id = victim.nodeId;
+    const fencedBefore = ctl.find('broker fenced').length;
     const exit = await c.terminate(victim, 60_000);
     expect(exit, `exit of ${victim.label} after SIGTERM\n${victim.tail(20)}`).to.deep.equal({ code: 0, signal: null });
+    // Its last heartbeat said it left: the controller drops it at once (clients stop being sent
+    // to it) instead of a session timeout later.
+    expect(victim.find('left the cluster').length, `${victim.label} logged "left the cluster"\n${victim.tail(20)}`).to.equal(1);
+    await waitFor(() => ctl.find('broker fenced').length > fencedBefore, 10_000, () => `the controller ${ctl.label} to log "broker fenced"\n${ctl.tail(20)}`, 50);
+    const dropped = ctl.find('broker fenced').slice(fencedBefore);
+    expect(dropped.map((l) => [l['nodeId'], l['reason']]), 'what the controller fenced').to.deep.equal([[id, 'it left the cluster (orderly stop)']]);
+    expect((await c.metadata(ctl)).brokers.map((b) => b.nodeId), 'brokers the controller lists').to.not.include(id);
     await c.restart(victim);
     expect(victim.nodeId).to.equal(id);
     await c.waitForBrokers(3);

@@ -3,8 +3,9 @@
  * assignment, durable promises resolved on flush, confirmOffset = durable end), no object store.
  * `autoFlushMs` resolves durability on a timer like the WAL; `flush()` forces it.
  */
-import type { AppendResult, FetchedBatch, KvStore, StorageStats, Stream, StreamClient, StreamInfo } from '../../broker/src/s3stream/api.js';
+import type { AppendResult, FetchedBatch, StorageStats, Stream, StreamClient, StreamInfo } from '../../broker/src/s3stream/api.js';
 import { OffsetOutOfRangeError, StreamClosedError } from '../../broker/src/s3stream/api.js';
+import { MemoryKv } from './memory-kv.js';
 
 interface Entry extends FetchedBatch {
   appendedAt: number;
@@ -20,34 +21,8 @@ class FakeStreamState {
   waiters: { offset: number; resolve: () => void }[] = [];
 }
 
-class FakeKv implements KvStore {
-  readonly map = new Map<string, Buffer>();
-  private readonly listeners = new Set<(keys: readonly string[] | undefined) => void>();
-  onChange(listener: (keys: readonly string[] | undefined) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  private changed(key: string): void {
-    for (const l of [...this.listeners]) l([key]);
-  }
-  get(key: string) {
-    return this.map.get(key);
-  }
-  list(prefix: string) {
-    return [...this.map.keys()].filter((k) => k.startsWith(prefix)).sort();
-  }
-  async put(key: string, value: Buffer) {
-    this.map.set(key, Buffer.from(value));
-    this.changed(key);
-  }
-  async delete(key: string) {
-    this.map.delete(key);
-    this.changed(key);
-  }
-}
-
 export class FakeStreamClient implements StreamClient {
-  readonly kv = new FakeKv();
+  readonly kv = new MemoryKv();
   private readonly streams = new Map<number, FakeStreamState>();
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;

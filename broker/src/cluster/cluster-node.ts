@@ -17,7 +17,7 @@ import { startBroker } from '../node/broker-node.js';
 import type { RunningBroker } from '../node/broker-node.js';
 import { createObjectStore } from '../s3stream/index.js';
 import { InstrumentedObjectStore } from '../s3stream/object-store/instrumented.js';
-import { openStreamClientOn } from '../s3stream/stream-client.js';
+import { metadataOwnerOptions, openStreamClientOn } from '../s3stream/stream-client.js';
 import { KafkaServer } from '../server/server.js';
 import { StartingDispatcher } from '../server/starting-dispatcher.js';
 import { KvClusterView } from './kv-cluster-view.js';
@@ -26,7 +26,6 @@ import { RemoteMetadataChannel, serveMetadataChannel } from './metadata/index.js
 import { RpcRouter } from './rpc/index.js';
 import type { LeaseApi } from '../k8s/lease-elector.js';
 
-const MiB = 1024 * 1024;
 
 const ELECTIONS = ['store', 'kubernetes-lease'] as const;
 
@@ -87,16 +86,8 @@ export async function startClusterBroker(opts: BrokerOptions, log: Logger, onFen
       groupShards: config.int('offsets.topic.num.partitions'),
       ...(lease === undefined ? {} : { lease }),
     },
-    {
-      now: Date.now,
-      snapshotEvery: 1000,
-      commitDelayMs: 30_000,
-      commitMaxRecords: 64,
-      compactionIntervalMs: 60_000,
-      objectDeleteGraceMs: 60_000,
-      objectBlockBytes: 512 * 1024,
-      planner: { targetObjectBytes: 16 * MiB, smallObjectBytes: 8 * MiB, maxWalBytesPerRound: 256 * MiB },
-    },
+    // The controller's metadata owner: openStreamClient's settings (compaction and GC run there).
+    metadataOwnerOptions({ nodeId: 0, blockCacheBytes: opts.blockCacheBytes }),
     log,
     (why) => {
       if (fenced) return;
@@ -156,7 +147,8 @@ export async function startClusterBroker(opts: BrokerOptions, log: Logger, onFen
           // controller, its own storage still commits through it while closing.
           server.setDispatcher(new StartingDispatcher(router));
           await broker.stop();
-          await member.stop();
+          // Storage closed cleanly: the controller may drop this broker now.
+          await member.stop({ leaving: !fenced });
           await server.stop();
           view?.close();
           await store.close();

@@ -460,9 +460,23 @@ export class ClusterMember {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops membership. `leaving`: the broker stopped in order (its storage is closed), so it tells
+   * the controller to drop it at once; not when it is the controller itself (its successor counts
+   * its silence from the last contact).
+   */
+  async stop(o: { leaving?: boolean } = {}): Promise<void> {
     this.stopped = true;
     await this.loop;
+    const c = this.client;
+    if (o.leaving === true && this.controller === undefined && this.nodeIdValue !== undefined && c !== undefined) {
+      await c
+        .call(BrokerHeartbeat, { nodeId: this.nodeIdValue, incarnation: this.incarnation, ready: false, shuttingDown: true, leaving: true }, { timeoutMs: 3000 })
+        .then(
+          () => this.log.info('left the cluster', { nodeId: this.nodeIdValue }),
+          (err: unknown) => this.log.warn('could not tell the controller this broker is leaving; it will notice the silence', { error: String(err) }),
+        );
+    }
     this.controller?.stop();
     this.controller = undefined;
     await this.owner?.close().catch(() => undefined);

@@ -34,6 +34,11 @@ export const BrokerHeartbeat = defineRpc({
     ready: z.boolean(),
     /** SIGTERM: move my partitions away (controlled shutdown). */
     shuttingDown: z.boolean(),
+    /**
+     * The last heartbeat of an orderly stop: the broker no longer serves and its storage is closed
+     * (every ack durable and committed), so the controller can drop it now, not a session later.
+     */
+    leaving: z.boolean().optional(),
   }),
   response: z.object({
     /** fenced: this process must stop (another incarnation took its place or it was declared dead). */

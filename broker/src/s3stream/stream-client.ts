@@ -34,6 +34,7 @@ import { BlockCache, IndexCache } from './cache/block-cache.js';
 import { LogCache } from './cache/log-cache.js';
 import type { MetadataChannel, NodeRegistration } from './metadata/channel.js';
 import { MetadataOwner } from './metadata/owner.js';
+import type { MetadataOwnerOptions } from './metadata/owner.js';
 import { IdBlocks, MetadataReplica } from './metadata/replica.js';
 import type { RangeMeta, StreamMeta } from './metadata/state.js';
 import type { DurableFlush, FlushTiming } from './wal/wal.js';
@@ -132,7 +133,7 @@ interface Config {
   log: Log | undefined;
 }
 
-function config(options: StreamClientOptions): Config {
+function config(options: Omit<StreamClientOptions, 'store'>): Config {
   const parsed = optionsSchema.safeParse({
     nodeId: options.nodeId,
     walFlushIntervalMs: options.walFlushIntervalMs,
@@ -815,20 +816,17 @@ function instrument(store: ObjectStore, cfg: Config, internal: InternalOptions):
   return new InstrumentedObjectStore(store, { ...(internal.storeRetry !== undefined ? { retry: internal.storeRetry } : {}), log: cfg.log });
 }
 
+/** What a metadata owner is configured with, apart from where it runs. */
+export type MetadataOwnerSettings = Omit<MetadataOwnerOptions, 'store' | 'node' | 'info' | 'onFenced' | 'takeOverFrom'>;
+
 /**
- * Opens the single-process client on a store: runs the metadata owner in-process (taking the store
- * over), fences every other node's WAL writer and recovers what they made durable, registers this
- * node and follows the owner's log. Recovers every stream, every durable append (including those
- * only in WAL objects not yet committed to metadata), the KV space and trims. The caller keeps
- * ownership of the store (close() does not close it).
+ * The metadata owner's settings for these client options (their defaults included): the one place
+ * that derives them, for the in-process owner of openStreamClient and for a cluster's controller.
  */
-export async function openStreamClient(options: StreamClientOptions, internal: InternalOptions = {}): Promise<StreamClient> {
+export function metadataOwnerOptions(options: Omit<StreamClientOptions, 'store'>, internal: InternalOptions = {}): MetadataOwnerSettings {
   const cfg = config(options);
-  const store = instrument(options.store, cfg, internal);
   const target = internal.compactionTargetObjectBytes ?? 16 * MiB;
-  const owner = await MetadataOwner.open({
-    store,
-    node: cfg.nodeId,
+  return {
     now: cfg.now,
     snapshotEvery: cfg.metadataSnapshotEvery,
     // Commits of WAL objects are rare (recovery re-applies uncommitted ones by listing the WAL):
@@ -846,7 +844,20 @@ export async function openStreamClient(options: StreamClientOptions, internal: I
     indexCacheBytes: Math.max(MiB, Math.floor(cfg.blockCacheBytes / 8)),
     ...(internal.timers !== undefined ? { timers: internal.timers } : {}),
     log: cfg.log,
-  });
+  };
+}
+
+/**
+ * Opens the single-process client on a store: runs the metadata owner in-process (taking the store
+ * over), fences every other node's WAL writer and recovers what they made durable, registers this
+ * node and follows the owner's log. Recovers every stream, every durable append (including those
+ * only in WAL objects not yet committed to metadata), the KV space and trims. The caller keeps
+ * ownership of the store (close() does not close it).
+ */
+export async function openStreamClient(options: StreamClientOptions, internal: InternalOptions = {}): Promise<StreamClient> {
+  const cfg = config(options);
+  const store = instrument(options.store, cfg, internal);
+  const owner = await MetadataOwner.open({ ...metadataOwnerOptions(options, internal), store, node: cfg.nodeId });
   try {
     // Single process: no other node can be alive, so their writers are fenced right away.
     for (const node of owner.liveNodes()) if (node !== cfg.nodeId) await owner.fenceNode(node);

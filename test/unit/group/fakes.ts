@@ -2,11 +2,14 @@
  * Test doubles for the group coordinator: a fake clock with timers, an in-memory S3Stream
  * stream (durability either immediate or held until flush()), and an in-memory KV store.
  */
-import type { AppendResult, FetchedBatch, KvStore, Stream, StreamClient } from '../../../broker/src/s3stream/api.js';
+import type { AppendResult, FetchedBatch, Stream, StreamClient } from '../../../broker/src/s3stream/api.js';
 import { OffsetOutOfRangeError, StreamClosedError, StreamFencedError } from '../../../broker/src/s3stream/api.js';
 import type { CancelTimer, Timers } from '../../../broker/src/group/timers.js';
 import { GROUP_SHARDS_TOPIC, type ClusterView, type PartitionLeadership } from '../../../broker/src/kafka/cluster/cluster-view.js';
 import type { NodeInfo } from '../../../broker/src/kafka/context.js';
+import { MemoryKv } from '../../helpers/memory-kv.js';
+
+export { MemoryKv };
 
 interface Task {
   at: number;
@@ -184,44 +187,6 @@ export class MemoryStream implements Stream {
   }
   async close(): Promise<void> {
     this.closed = true;
-  }
-}
-
-export class MemoryKv implements KvStore {
-  readonly map = new Map<string, Buffer>();
-  private readonly listeners = new Set<(keys: readonly string[] | undefined) => void>();
-  onChange(listener: (keys: readonly string[] | undefined) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  private changed(key: string): void {
-    for (const l of [...this.listeners]) l([key]);
-  }
-  puts = 0;
-  /** Makes the next put/delete of a matching key throw (a crash point); cleared when it fires. */
-  failNext: { key: (key: string) => boolean; op: 'put' | 'delete' } | undefined;
-  private maybeFail(op: 'put' | 'delete', key: string): void {
-    if (this.failNext && this.failNext.op === op && this.failNext.key(key)) {
-      this.failNext = undefined;
-      throw new Error(`injected failure: ${op} ${key}`);
-    }
-  }
-  get(key: string): Buffer | undefined {
-    return this.map.get(key);
-  }
-  list(prefix: string): string[] {
-    return [...this.map.keys()].filter((k) => k.startsWith(prefix)).sort();
-  }
-  async put(key: string, value: Buffer): Promise<void> {
-    this.maybeFail('put', key);
-    this.puts++;
-    this.map.set(key, Buffer.from(value));
-    this.changed(key);
-  }
-  async delete(key: string): Promise<void> {
-    this.maybeFail('delete', key);
-    this.map.delete(key);
-    this.changed(key);
   }
 }
 

@@ -75,6 +75,7 @@ export class KafkaController implements ClusterController {
   private readonly lastSeen = new Map<number, number>();
   private readonly moves = new Map<string, Move>();
   private readonly draining = new Set<number>();
+  private balancingShards = false;
   private readonly clients = new Map<number, RpcClient>();
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
@@ -120,7 +121,13 @@ export class KafkaController implements ClusterController {
     // Failures are logged by serial() and retried at the next tick; a rejected promise must never
     // escape a timer (it would end the process).
     this.timers.push(setInterval(() => void this.checkSessions().catch(() => undefined), CHECK_INTERVAL_MS));
-    this.timers.push(setInterval(() => void this.serial(() => this.reconcile()).catch(() => undefined), RECONCILE_INTERVAL_MS));
+    this.timers.push(
+      setInterval(() => {
+        void this.serial(() => this.reconcile())
+          .then(() => this.balanceShards())
+          .catch(() => undefined);
+      }, RECONCILE_INTERVAL_MS),
+    );
     for (const tm of this.timers) tm.unref();
     await this.serial(() => this.reconcile());
     this.log.info('controller active', { nodeId: this.info.nodeId, epoch: this.info.epoch, address: `${this.info.host}:${this.info.port}` });
@@ -219,10 +226,20 @@ export class KafkaController implements ClusterController {
     });
   }
 
-  heartbeat(req: { nodeId: number; incarnation: string; ready: boolean; shuttingDown: boolean }): Promise<{ state: 'alive' | 'fenced'; drained: boolean }> {
+  heartbeat(req: { nodeId: number; incarnation: string; ready: boolean; shuttingDown: boolean; leaving?: boolean | undefined }): Promise<{ state: 'alive' | 'fenced'; drained: boolean }> {
     const b = this.brokers().get(req.nodeId);
     if (b === undefined || b.incarnation !== req.incarnation || b.state === 'fenced') return Promise.resolve({ state: 'fenced', drained: false });
     this.lastSeen.set(req.nodeId, this.now());
+    if (req.leaving === true) {
+      // Its storage is closed: fencing recovers nothing new, and what it still led (a drain cut
+      // short by its deadline) moves now instead of a session timeout later. Clients stop seeing it.
+      return this.serial(async () => {
+        const cur = this.brokers().get(req.nodeId);
+        if (cur === undefined || cur.state === 'fenced' || cur.incarnation !== req.incarnation) return;
+        await this.fence(cur, 'it left the cluster (orderly stop)');
+        await this.reconcile();
+      }).then(() => ({ state: 'fenced' as const, drained: true }));
+    }
     if (req.shuttingDown && b.state !== 'draining') {
       void this.serial(() => this.setState(req.nodeId, 'draining'))
         .then(() => this.drain(req.nodeId))
@@ -233,7 +250,9 @@ export class KafkaController implements ClusterController {
       void this.serial(async () => {
         await this.setState(req.nodeId, 'alive');
         await this.reconcile();
-      }).catch(() => undefined); // logged by serial(); the next heartbeat tries again
+      })
+        .then(() => this.balanceShards())
+        .catch(() => undefined); // logged by serial(); the next heartbeat tries again
     }
     const drained = b.state === 'draining' && !this.draining.has(req.nodeId) && !this.leadsAnything(req.nodeId);
     if (req.shuttingDown && b.state === 'draining' && !drained && !this.draining.has(req.nodeId)) {
@@ -407,6 +426,35 @@ export class KafkaController implements ClusterController {
     }
   }
 
+  /**
+   * Evens out the group shards over the live brokers, one move at a time, while the busiest leads
+   * two more than the idlest. Clients cannot move shards (they are not topics to them), and the
+   * shards of a new cluster all land on its first broker, which would coordinate every group.
+   * Data partitions are left where they are: moving those is the admin's (or the balancer's) call.
+   */
+  private async balanceShards(): Promise<void> {
+    if (this.stopped || this.balancingShards) return;
+    this.balancingShards = true;
+    try {
+      for (let i = 0; i < this.cfg.groupShards; i++) {
+        if (this.stopped || [...this.moves.keys()].some((k) => k.startsWith(`${GROUP_SHARDS_TOPIC}\u0000`))) return;
+        const alive = this.alive();
+        if (alive.length < 2) return;
+        const led = new Map<number, number[]>(alive.map((b) => [b.nodeId, []]));
+        this.leadersOf(GROUP_SHARDS_TOPIC).forEach((l, shard) => led.get(l.leader)?.push(shard));
+        const byLoad = [...led].sort((a, b) => a[1].length - b[1].length || a[0] - b[0]);
+        const [idlest, idle] = byLoad[0]!;
+        const [, busy] = byLoad[byLoad.length - 1]!;
+        if (busy.length - idle.length <= 1) return;
+        await this.move(GROUP_SHARDS_TOPIC, busy[busy.length - 1]!, [idlest]);
+      }
+    } catch (err) {
+      this.log.warn('balancing group shards failed; retried at the next check', { error: String(err) });
+    } finally {
+      this.balancingShards = false;
+    }
+  }
+
   /** Controlled shutdown: moves everything the broker leads to the others, a few at a time. */
   private async drain(nodeId: number): Promise<void> {
     if (this.draining.has(nodeId)) return;
@@ -418,17 +466,26 @@ export class KafkaController implements ClusterController {
           if (l.leader === nodeId) work.push({ topic, partition });
         });
       }
-      const others = (): number[] => {
+      // Least loaded first, counting data partitions and group shards apart (as the assignment
+      // does), and counting the moves of this batch as they are handed out so one batch spreads.
+      const loads = (): Map<string, Map<number, number>> => {
         const alive = this.alive().filter((b) => b.nodeId !== nodeId);
-        const load = new Map(alive.map((b) => [b.nodeId, 0]));
-        for (const topic of this.partitionCounts().keys()) for (const l of this.leadersOf(topic)) if (load.has(l.leader)) load.set(l.leader, load.get(l.leader)! + 1);
-        return [...load].sort((a, b) => a[1] - b[1] || a[0] - b[0]).map(([id]) => id);
+        const out = new Map<string, Map<number, number>>();
+        for (const kind of ['data', 'shards']) out.set(kind, new Map(alive.map((b) => [b.nodeId, 0])));
+        for (const topic of this.partitionCounts().keys()) {
+          const load = out.get(topic === GROUP_SHARDS_TOPIC ? 'shards' : 'data')!;
+          for (const l of this.leadersOf(topic)) if (load.has(l.leader)) load.set(l.leader, load.get(l.leader)! + 1);
+        }
+        return out;
       };
       for (let i = 0; i < work.length; i += MOVE_CONCURRENCY) {
+        const batchLoads = loads();
         await Promise.all(
           work.slice(i, i + MOVE_CONCURRENCY).map(async (w) => {
-            const target = others();
+            const load = batchLoads.get(w.topic === GROUP_SHARDS_TOPIC ? 'shards' : 'data')!;
+            const target = [...load].sort((a, b) => a[1] - b[1] || a[0] - b[0]).map(([id]) => id);
             if (target.length === 0) return; // nobody to take it: the partition goes offline with the broker
+            load.set(target[0]!, load.get(target[0]!)! + 1);
             await this.move(w.topic, w.partition, target).catch((err: unknown) =>
               this.log.warn('moving a partition off a stopping broker failed', { ...w, error: String(err) }),
             );
