@@ -112,4 +112,36 @@ describe('cluster: membership and controller (3 brokers on one bucket)', functio
     await c.waitForBrokers(3);
     c.assertNoUnexpectedExit();
   });
+
+  it('SIGTERM of the controller: it resigns and drops itself, and the brokers elect a successor without waiting for its silence', async () => {
+    const c = cluster!;
+    const old = await c.controller();
+    const id = old.nodeId;
+    const counts = new Map(c.members.map((b) => [b, b.find('controller active').length]));
+    const resignHeard = new Map(c.members.map((b) => [b, b.find('the controller resigned; electing a successor now').length]));
+    const exit = await c.terminate(old, 60_000);
+    const exitedAt = Date.now();
+    expect(exit, `exit of ${old.label} after SIGTERM\n${old.tail(20)}`).to.deep.equal({ code: 0, signal: null });
+    expect(old.find('controller resigned').length, `${old.label} logged "controller resigned"\n${old.tail(20)}`).to.equal(1);
+    expect(old.find('broker fenced').filter((l) => l['nodeId'] === id).map((l) => l['reason']), 'the old controller dropped its own broker').to.deep.equal(['it left the cluster (orderly stop)']);
+    let successor: (typeof c.members)[number] | undefined;
+    await waitFor(
+      () => {
+        successor = c.members.find((b) => b !== old && b.find('controller active').length > counts.get(b)!);
+        return successor !== undefined;
+      },
+      30_000,
+      () => `a successor to log "controller active"\n${c.report(15)}`,
+      50,
+    );
+    const heard = c.members.filter((b) => b !== old && b.find('the controller resigned; electing a successor now').length > resignHeard.get(b)!);
+    expect(heard.length, 'brokers that heard of the resignation (rather than waiting for silence)').to.be.at.least(1);
+    console.log(`      ${successor!.label} controller ${Date.now() - exitedAt} ms after ${old.label} exited (controller.session.timeout.ms is 3000)`);
+    const md = await c.metadata(successor);
+    expect(md.brokers.map((b) => b.nodeId), 'brokers the new controller lists').to.not.include(id);
+    await c.restart(old);
+    expect(old.nodeId).to.equal(id);
+    await c.waitForBrokers(3);
+    c.assertNoUnexpectedExit();
+  });
 });

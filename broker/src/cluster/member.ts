@@ -174,7 +174,14 @@ export class ClusterMember {
 
   /** Takes a newer controller address learnt from the metadata (KV cluster/controller). */
   learn(info: ControllerInfo | undefined): void {
-    if (info !== undefined) this.setController(info);
+    if (info === undefined) return;
+    this.setController(info);
+    if (info.resigned === true && this.owner === undefined && !this.stopped && this.controllerAddr?.epoch === info.epoch) {
+      // The controller stopped in order: no need to wait for its silence.
+      this.log.info('the controller resigned; electing a successor now', { nodeId: info.nodeId, epoch: info.epoch });
+      this.lastContact = 0;
+      void this.maybeElect().catch((err: unknown) => this.log.error('controller election failed', { error: String(err) }));
+    }
   }
 
   private rpc(): RpcClient | undefined {
@@ -468,6 +475,9 @@ export class ClusterMember {
   async stop(o: { leaving?: boolean } = {}): Promise<void> {
     this.stopped = true;
     await this.loop;
+    if (o.leaving === true && this.controller !== undefined) {
+      await this.controller.resign().catch((err: unknown) => this.log.warn('could not resign as controller; the brokers will notice the silence', { error: String(err) }));
+    }
     const c = this.client;
     if (o.leaving === true && this.controller === undefined && this.nodeIdValue !== undefined && c !== undefined) {
       await c

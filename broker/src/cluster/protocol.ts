@@ -72,6 +72,8 @@ export const controllerInfoSchema = z.object({
   port: z.number().int().min(1).max(65535),
   /** Seq of the controller's `open` record in the metadata log. */
   epoch: z.number().int().nonnegative(),
+  /** Written by a controller stopping in order: elect a successor now, not after its silence. */
+  resigned: z.boolean().optional(),
 });
 export type ControllerInfo = z.infer<typeof controllerInfoSchema>;
 

@@ -90,6 +90,8 @@ export async function startBroker(
   const config = new BrokerConfig(
     mode === 'standalone' ? { 'group.initial.rebalance.delay.ms': '0', ...opts.brokerConfig } : opts.brokerConfig,
   );
+  const unused = config.notYetUsed();
+  if (unused.length > 0) log.warn('broker configs accepted but not used by this release (their features come later)', { keys: unused });
   const store = deps.streams ? undefined : await createObjectStore(opts.objectStoreUrl);
   const storeDescription = store?.description ?? 'injected';
   const streams = deps.streams ?? await openStreamClient({

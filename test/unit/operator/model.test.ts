@@ -4,6 +4,12 @@ import { setCondition, canonicalJson, initialConditions } from '../../../operato
 import { brokerConfig, checkGracePeriod, renderProperties } from '../../../operator/src/model/broker-config.js';
 import { defaultClusterId, desiredChildren, objectStoreUrl, zoneReplicas, type KubeObject } from '../../../operator/src/model/cluster.js';
 import { createObjectStore } from '../../../broker/src/s3stream/object-store/create.js';
+import { readBrokerConfig } from '../../../broker/src/cli/broker-options.js';
+import { BrokerConfig } from '../../../broker/src/kafka/config/broker-config.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { checkNameLengths, TEMPLATE_HASH_ANNOTATION } from '../../../operator/src/model/names.js';
 import { planRollout, isSettled, type LiveDeployment } from '../../../operator/src/model/rollout.js';
 
@@ -155,6 +161,44 @@ describe('operator model: desired children', () => {
     const args = (desiredChildren(c).deployments[0]!.deployment as unknown as Dep).spec.template.spec.containers[0]!.args;
     expect(args.join(' ')).to.contain('--wal-flush-interval-ms 200 --wal-flush-bytes 16777216 --block-cache-bytes 1073741824');
     expect(props.split('\n').filter((l) => !l.startsWith('#') && l)).to.deep.equal([...props.split('\n').filter((l) => !l.startsWith('#') && l)].sort());
+  });
+
+  it('every example cluster renders a broker config file the broker accepts (the operator-broker contract)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'automq-contract-'));
+    try {
+      const examples = readdirSync('examples').filter((f) => f.endsWith('.yaml'));
+      let clusters = 0;
+      for (const f of examples) {
+        for (const doc of parseAllDocuments(readFileSync(path.join('examples', f), 'utf8'))) {
+          const o = doc.toJSON() as { kind?: string; metadata?: Record<string, unknown> } | null;
+          if (o?.kind !== 'AutoMQCluster') continue;
+          clusters++;
+          const c = automqClusterSchema.parse({ ...o, metadata: { ...o.metadata, uid: UID } });
+          const file = path.join(dir, `${f}-${clusters}.properties`);
+          writeFileSync(file, renderProperties(brokerConfig(c.spec)));
+          // What the broker does with --config at startup: read the file, check every key.
+          const config = new BrokerConfig(readBrokerConfig(file));
+          expect(config.get('controller.election'), `${f}: controller.election`).to.equal('kubernetes-lease');
+        }
+      }
+      expect(clusters, 'AutoMQCluster examples checked').to.be.at.least(2);
+      // Keys the operator renders for features of later releases are accepted, and reported.
+      const full = cluster({ autoBalancer: { enabled: true, goals: ['NetworkIn'], detectIntervalMs: 30000 }, tableTopic: { catalog: { type: 'rest', uri: 'http://cat', properties: { 'rest.auth': 'x' } }, schemaRegistryUrl: 'http://sr' } });
+      const file = path.join(dir, 'full.properties');
+      writeFileSync(file, renderProperties(brokerConfig(full.spec)));
+      const config = new BrokerConfig(readBrokerConfig(file));
+      expect(config.notYetUsed().sort()).to.deep.equal([
+        'autobalancer.controller.anomaly.detect.interval.ms',
+        'autobalancer.controller.enable',
+        'autobalancer.controller.goals',
+        'automq.table.topic.catalog.rest.auth',
+        'automq.table.topic.catalog.type',
+        'automq.table.topic.catalog.uri',
+        'automq.table.topic.schema.registry.url',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('formats the object store URL and derives a 22-character cluster id from the uid', async () => {

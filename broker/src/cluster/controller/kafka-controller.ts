@@ -133,6 +133,21 @@ export class KafkaController implements ClusterController {
     this.log.info('controller active', { nodeId: this.info.nodeId, epoch: this.info.epoch, address: `${this.info.host}:${this.info.port}` });
   }
 
+  /**
+   * An orderly stop of the controller's broker (its storage already closed): drops the broker like
+   * any leaving one, then records that the controller resigned, so the brokers elect a successor at
+   * once instead of after controller.session.timeout.ms of silence.
+   */
+  async resign(): Promise<void> {
+    await this.serial(async () => {
+      const me = this.brokers().get(this.info.nodeId);
+      if (me !== undefined && me.state !== 'fenced') await this.fence(me, 'it left the cluster (orderly stop)');
+      await this.reconcile();
+      await this.putJson([[KV.controller, { ...this.info, resigned: true }]]);
+    });
+    this.log.info('controller resigned', { nodeId: this.info.nodeId, epoch: this.info.epoch });
+  }
+
   stop(): void {
     this.stopped = true;
     this.unsubscribe?.();

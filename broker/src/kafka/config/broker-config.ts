@@ -7,7 +7,12 @@ export interface BrokerConfigDef {
   readonly defaultValue: string;
   readonly type: 'int' | 'long' | 'boolean' | 'string';
   readonly doc: string;
+  /** Accepted (the operator renders it) but not acted on yet: the feature comes in a later release. */
+  readonly notYetUsed?: true;
 }
+
+/** Free-form catalog properties of Table Topic (`automq.table.topic.catalog.<name>`), reserved like notYetUsed keys. */
+const RESERVED_PREFIXES = ['automq.table.topic.catalog.'];
 
 export const BROKER_CONFIGS: readonly BrokerConfigDef[] = [
   { name: 'auto.create.topics.enable', defaultValue: 'true', type: 'boolean', doc: 'Create unknown topics on metadata requests.' },
@@ -38,6 +43,13 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = [
   { name: 'partition.release.timeout.ms', defaultValue: '10000', type: 'int', doc: 'Cluster mode: how long an old leader gets to release a moving partition before it is fenced.' },
   { name: 'offsets.topic.num.partitions', defaultValue: '16', type: 'int', doc: 'Group shards (each one stream); fixed at the first start of a store. Kafka uses 50: fewer streams cost less here.' },
   { name: 'offsets.retention.minutes', defaultValue: '10080', type: 'int', doc: 'Committed offsets of empty groups expire after this.' },
+  { name: 'autobalancer.controller.enable', defaultValue: 'false', type: 'boolean', doc: 'Auto balancer on the controller (not used yet: comes with the auto balancer).', notYetUsed: true },
+  { name: 'autobalancer.controller.goals', defaultValue: '', type: 'string', doc: 'Auto balancer goals in priority order (not used yet).', notYetUsed: true },
+  { name: 'autobalancer.controller.anomaly.detect.interval.ms', defaultValue: '60000', type: 'long', doc: 'How often the auto balancer looks for imbalance (not used yet).', notYetUsed: true },
+  { name: 'automq.table.topic.catalog.type', defaultValue: '', type: 'string', doc: 'Table Topic Iceberg catalog type (not used yet: comes with Table Topic).', notYetUsed: true },
+  { name: 'automq.table.topic.catalog.uri', defaultValue: '', type: 'string', doc: 'Table Topic Iceberg catalog URI (not used yet).', notYetUsed: true },
+  { name: 'automq.table.topic.catalog.warehouse', defaultValue: '', type: 'string', doc: 'Table Topic Iceberg warehouse (not used yet).', notYetUsed: true },
+  { name: 'automq.table.topic.schema.registry.url', defaultValue: '', type: 'string', doc: 'Table Topic schema registry (not used yet).', notYetUsed: true },
   { name: 'producer.id.expiration.ms', defaultValue: '86400000', type: 'int', doc: 'Idle idempotent producers are forgotten after this.' },
 ];
 
@@ -53,7 +65,9 @@ export class BrokerConfig {
   /** `overrides` come from the config file or flags; unknown keys are an error at startup. */
   constructor(readonly overrides: Readonly<Record<string, string>> = {}) {
     for (const k of Object.keys(overrides)) {
-      if (!byName.has(k)) throw new Error(`unknown broker config "${k}"; known keys: ${BROKER_CONFIGS.map((d) => d.name).join(', ')}`);
+      if (!byName.has(k) && !RESERVED_PREFIXES.some((p) => k.startsWith(p))) {
+        throw new Error(`unknown broker config "${k}"; known keys: ${BROKER_CONFIGS.map((d) => d.name).join(', ')}`);
+      }
     }
     this.values = Object.fromEntries(BROKER_CONFIGS.map((d) => [d.name, overrides[d.name] ?? d.defaultValue]));
   }
@@ -74,6 +88,11 @@ export class BrokerConfig {
 
   all(): Readonly<Record<string, string>> {
     return this.values;
+  }
+
+  /** Keys set but not acted on yet by this release (worth a warning at startup). */
+  notYetUsed(): string[] {
+    return Object.keys(this.overrides).filter((k) => byName.get(k)?.notYetUsed === true || RESERVED_PREFIXES.some((p) => k.startsWith(p)));
   }
 
   isDefault(name: string): boolean {

@@ -141,10 +141,17 @@ export class MetadataLog {
       .map((o) => ({ key: o.key, seq: seqOf(o.key, META_SNAPSHOT_PREFIX) }))
       .filter((s): s is { key: string; seq: number } => s.seq !== undefined)
       .sort((a, b) => b.seq - a.seq);
+    // The bytes of the snapshot in use, fetched once and decoded twice (below).
+    const fetched = new Map<string, Buffer>();
     const build = async (): Promise<{ state: MetadataState; seq: number }> => {
       for (const snap of snapshots) {
         try {
-          const raw = decode(await store.get(snap.key), KIND_SNAPSHOT, snap.key);
+          let bytes = fetched.get(snap.key);
+          if (bytes === undefined) {
+            bytes = await store.get(snap.key);
+            fetched.set(snap.key, bytes);
+          }
+          const raw = decode(bytes, KIND_SNAPSHOT, snap.key);
           const parsed = snapshotBodySchema.safeParse(raw);
           if (!parsed.success) throw new MetadataFormatError(`${snap.key}: invalid snapshot: ${parsed.error.message}`);
           return { state: fromSnapshot(parsed.data.state), seq: parsed.data.seq };
@@ -160,7 +167,8 @@ export class MetadataLog {
       return { state: emptyState(), seq: 0 };
     };
     const base = await build();
-    // Two independent copies: cheaper than cloning and guaranteed identical.
+    // Two independent copies (durable and spec): decoding twice is cheaper than a deep clone and
+    // guaranteed identical; the object is read from the store once.
     const second = snapshots.length > 0 && base.seq > 0 ? await build() : { state: emptyState(), seq: 0 };
     const durable = base.state;
     const spec = second.state;
