@@ -1,7 +1,7 @@
 // Issue 5, acceptance 4 (light part): moving a partition holding 10 MB to another broker
 // (AlterPartitionReassignments on the controller) completes, i.e. the new leader accepts produce,
 // within 2 s; the data stays readable at the same offsets. The 1 GB comparison is in
-// move-1gb.heavy.test.ts (it produces 1 GB first).
+// move-1gb.test.ts (it produces 1 GB first).
 import { expect } from 'chai';
 import { Cluster, FAST_CLUSTER_CONFIG, MINIO_START_TIMEOUT_MS, bulkProduce } from '../helpers/cluster.js';
 import { uniqueName } from '../helpers/group-scenario.js';
