@@ -26,7 +26,6 @@ import { RemoteMetadataChannel, serveMetadataChannel } from './metadata/index.js
 import { RpcRouter } from './rpc/index.js';
 import type { LeaseApi } from '../k8s/lease-elector.js';
 
-
 const ELECTIONS = ['store', 'kubernetes-lease'] as const;
 
 /** The controller Lease when controller.election=kubernetes-lease, checked before anything starts. */

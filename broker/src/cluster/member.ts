@@ -469,8 +469,8 @@ export class ClusterMember {
 
   /**
    * Stops membership. `leaving`: the broker stopped in order (its storage is closed), so it tells
-   * the controller to drop it at once; not when it is the controller itself (its successor counts
-   * its silence from the last contact).
+   * the controller to drop it at once, or, being the controller, drops itself and resigns so the
+   * brokers elect a successor without waiting for its silence.
    */
   async stop(o: { leaving?: boolean } = {}): Promise<void> {
     this.stopped = true;

@@ -328,23 +328,28 @@ export class KafkaController implements ClusterController {
   // ---- assignment -------------------------------------------------------------------------
 
   /**
+   * How many data partitions and how many group shards each of these brokers leads. The two are
+   * balanced each on their own: a broker holding many shards must still get its share of partitions.
+   */
+  private leaderCounts(nodeIds: readonly number[]): { data: Map<number, number>; shards: Map<number, number> } {
+    const out = { data: new Map<number, number>(nodeIds.map((id) => [id, 0])), shards: new Map<number, number>(nodeIds.map((id) => [id, 0])) };
+    for (const topic of this.partitionCounts().keys()) {
+      const load = topic === GROUP_SHARDS_TOPIC ? out.shards : out.data;
+      for (const l of this.leadersOf(topic)) if (load.has(l.leader)) load.set(l.leader, load.get(l.leader)! + 1);
+    }
+    return out;
+  }
+
+  /**
    * Gives every partition without a live leader (and not being moved) the least loaded live broker,
    * with the next leader epoch; drops the leaders of deleted topics. Idempotent.
    */
   private async reconcile(): Promise<void> {
     const alive = this.alive();
     const counts = this.partitionCounts();
-    // Data partitions and group shards are balanced each on their own: a broker holding many shards
-    // must still get its share of partitions.
-    const loads = { data: new Map<number, number>(alive.map((b) => [b.nodeId, 0])), shards: new Map<number, number>(alive.map((b) => [b.nodeId, 0])) };
+    const loads = this.leaderCounts(alive.map((b) => b.nodeId));
     const aliveIds = new Set(alive.map((b) => b.nodeId));
-    const current = new Map<string, Leaders>();
-    for (const topic of counts.keys()) {
-      const leaders = this.leadersOf(topic);
-      current.set(topic, leaders);
-      const load = topic === GROUP_SHARDS_TOPIC ? loads.shards : loads.data;
-      for (const l of leaders) if (load.has(l.leader)) load.set(l.leader, load.get(l.leader)! + 1);
-    }
+    const current = new Map<string, Leaders>([...counts.keys()].map((topic) => [topic, this.leadersOf(topic)]));
     let load = loads.data;
     const pick = (): number | undefined => {
       let best: number | undefined;
@@ -481,23 +486,13 @@ export class KafkaController implements ClusterController {
           if (l.leader === nodeId) work.push({ topic, partition });
         });
       }
-      // Least loaded first, counting data partitions and group shards apart (as the assignment
-      // does), and counting the moves of this batch as they are handed out so one batch spreads.
-      const loads = (): Map<string, Map<number, number>> => {
-        const alive = this.alive().filter((b) => b.nodeId !== nodeId);
-        const out = new Map<string, Map<number, number>>();
-        for (const kind of ['data', 'shards']) out.set(kind, new Map(alive.map((b) => [b.nodeId, 0])));
-        for (const topic of this.partitionCounts().keys()) {
-          const load = out.get(topic === GROUP_SHARDS_TOPIC ? 'shards' : 'data')!;
-          for (const l of this.leadersOf(topic)) if (load.has(l.leader)) load.set(l.leader, load.get(l.leader)! + 1);
-        }
-        return out;
-      };
+      // Least loaded first (as the assignment counts), counting the moves of this batch as they
+      // are handed out so one batch spreads.
       for (let i = 0; i < work.length; i += MOVE_CONCURRENCY) {
-        const batchLoads = loads();
+        const batchLoads = this.leaderCounts(this.alive().filter((b) => b.nodeId !== nodeId).map((b) => b.nodeId));
         await Promise.all(
           work.slice(i, i + MOVE_CONCURRENCY).map(async (w) => {
-            const load = batchLoads.get(w.topic === GROUP_SHARDS_TOPIC ? 'shards' : 'data')!;
+            const load = w.topic === GROUP_SHARDS_TOPIC ? batchLoads.shards : batchLoads.data;
             const target = [...load].sort((a, b) => a[1] - b[1] || a[0] - b[0]).map(([id]) => id);
             if (target.length === 0) return; // nobody to take it: the partition goes offline with the broker
             load.set(target[0]!, load.get(target[0]!)! + 1);
