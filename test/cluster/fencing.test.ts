@@ -76,6 +76,8 @@ describe('cluster: a paused controller is fenced by the store (412 on its metada
 
       // Queue a metadata change at the deposed controller, then wake it.
       const reply = conn.nextFrame(60_000);
+      // Awaited below; until then a rejection (the connection closed) must not count as unhandled.
+      reply.catch(() => undefined);
       conn.writeRaw(conn.encodeRequest(CreateTopics, 5, { topics: [{ name: fencedTopic, numPartitions: 1, replicationFactor: 1 }], timeoutMs: 20_000 }, 77));
       c.resume(old);
 
