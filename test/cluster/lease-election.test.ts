@@ -6,8 +6,9 @@
 // Shows: the Lease holder is the controller the brokers name; kill -9 of the controller hands the
 // Lease and the controller role to another broker (leaseTransitions grows) and the cluster serves
 // again; a paused (SIGSTOP) controller loses the Lease and, after SIGCONT, stops acting as
-// controller; SIGTERM releases the Lease on the way out; a broker whose ServiceAccount may not read
-// Leases refuses to start with the reason.
+// controller; SIGTERM releases the Lease on the way out; with the API server down the controller
+// steps down while produce keeps working, and a controller is elected again once it is back; a
+// broker whose ServiceAccount may not read Leases refuses to start with the reason.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,6 +27,9 @@ import { envtestAvailable, startEnvTest, type EnvTest } from '../operator/envtes
 
 const NS = 'lease-election';
 const BROKER_MAIN = path.join(process.cwd(), 'dist', 'broker', 'src', 'cli', 'main.js');
+
+/** How long the API server stays down after the controller stepped down: > broker.session.timeout.ms (FAST 4 s). */
+const OUTAGE_AFTER_STEP_DOWN_MS = Number(FAST_CLUSTER_CONFIG['broker.session.timeout.ms']) + 2000;
 
 type LeaseSpec = { holderIdentity?: string; leaseTransitions?: number; leaseDurationSeconds?: number };
 
@@ -203,6 +207,57 @@ describe('cluster: controller elected through a Kubernetes Lease (real kube-apis
     await waitFor(async () => holderOf(await lease()) !== '' && (await c.controller({ not: old.nodeId })).bootstrap === holderOf(await lease()), 60_000, () => `a new controller holding the Lease\n${c.report(15)}`, 200);
     await c.restart(old);
     await c.waitForBrokers(3);
+    c.assertNoUnexpectedExit();
+  });
+
+  it('API server down: the controller steps down, the data path keeps serving; back up: a controller is elected again', async () => {
+    const c = cluster!;
+    const topic = uniqueName('api-outage');
+    await c.createTopic(topic, 3);
+    const leaders = await c.waitForLeaders(topic, 3);
+    // Every partition open at its leader before the outage (opening a stream needs the controller).
+    for (const p of leaders) {
+      await waitFor(async () => (await c.produceProbe(c.byNodeId(p.leader), topic, p.partition)).errorCode === 0, 30_000, `${topic}-${p.partition} to accept produce at node ${p.leader}`, 100);
+    }
+    const old = await c.controller();
+    const stepDowns = old.find('no longer the controller', true).length;
+    const counts = activeCounts(c);
+    await env!.stopApiServer();
+    try {
+      // It cannot renew the Lease, so it stops acting as controller (nobody else can take over).
+      await waitFor(() => old.find('no longer the controller', true).length > stepDowns, 30_000, () => `${old.label} to step down without the API server\n${old.tail(20)}`, 100);
+      const steppedDownAt = Date.now();
+      // Brokers keep leading what they led: produce works everywhere without a controller.
+      for (const p of leaders) {
+        const r = await c.produceProbe(c.byNodeId(p.leader), topic, p.partition);
+        expect(r.errorCode, `produce to ${topic}-${p.partition} at node ${p.leader} while the API server is down`).to.equal(0);
+      }
+      // The outage outlasts a broker session (FAST: 4 s) after the step-down: the scenario in which
+      // a successor that took the old controller for dead would fence its (live) broker.
+      const outageMs = OUTAGE_AFTER_STEP_DOWN_MS - (Date.now() - steppedDownAt);
+      if (outageMs > 0) await new Promise((r) => setTimeout(r, outageMs));
+    } finally {
+      await env!.startApiServer();
+    }
+    let next: ClusterMember | undefined;
+    await waitFor(
+      () => {
+        next = c.members.find((b) => b.find('controller active').length > counts.get(b)!);
+        return next !== undefined;
+      },
+      60_000,
+      () => `a controller to be elected once the API server is back\n${c.report(15)}`,
+      100,
+    );
+    expect((await c.controller()).nodeId, 'the controller the brokers name').to.equal(next!.nodeId);
+    expect(holderOf(await lease()), 'the Lease holder').to.equal(next!.bootstrap);
+    console.log(`      after the outage ${next === old ? 'the same broker' : 'another broker'} (${next!.label}) took the Lease and the controller role`);
+    await c.createTopic(uniqueName('after-outage'), 2);
+    await c.waitForBrokers(3);
+    // The old controller stepped down alive and recorded it: its broker keeps its session (it is
+    // not taken for a dead controller and fenced).
+    expect(next!.find('broker fenced').filter((l) => l['nodeId'] === old.nodeId), `fences of ${old.label} by the new controller`).to.deep.equal([]);
+    expect(old.running, `${old.label} still running`).to.equal(true);
     c.assertNoUnexpectedExit();
   });
 

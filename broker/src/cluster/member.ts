@@ -31,6 +31,7 @@ import { RpcClient, RpcRemoteError, RpcUnavailableError } from './rpc/index.js';
 import type { RpcRouter } from './rpc/index.js';
 import { KafkaController, OwnerKv } from './controller/kafka-controller.js';
 import { resolveGroupShardCount } from '../group/shards.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { AllocateProducerIds, BrokerHeartbeat, BrokerRegister, controllerInfoSchema, KV, ReleasePartitions } from './protocol.js';
 import type { ControllerInfo } from './protocol.js';
 
@@ -304,7 +305,7 @@ export class ClusterMember {
       // The replaced controller has been silent since this broker's last contact with it: its own
       // broker's session counts from then (only for that one; the others get a fresh session).
       const previous = controllerInfoSchema.safeParse(JSON.parse(kv.get(KV.controller)?.toString('utf8') ?? 'null'));
-      const silent = previous.success && previous.data.epoch === replacing && replacing > 0;
+      const silent = previous.success && previous.data.epoch === replacing && replacing > 0 && previous.data.resigned !== true;
       await running.start(silent ? { nodeId: previous.data.nodeId, sinceMs: this.lastContact || Date.now() - this.cfg.controllerSessionTimeoutMs } : undefined);
       this.controller = running;
       this.setController(withId);
@@ -318,11 +319,20 @@ export class ClusterMember {
   private stepDown(why: string): void {
     const owner = this.owner;
     if (owner === undefined) return;
+    const controller = this.controller;
     this.owner = undefined;
-    this.controller?.stop();
+    controller?.stop();
     this.controller = undefined;
     this.log.warn('no longer the controller', { reason: why });
-    void owner.close().catch(() => undefined);
+    void (async () => {
+      // Alive, and the log is still ours (the Lease was lost, not the log): say so in the log, or
+      // the successor would count this broker's silence as controller against its session and
+      // fence a live broker. A deposed owner (412) cannot, and need not: it is the silent one.
+      if (controller !== undefined && !owner.isFenced()) {
+        await withTimeout(controller.markResigned(), 2000, 'recording the step-down').catch((err: unknown) => this.log.debug('could not record the step-down', { error: String(err) }));
+      }
+      await owner.close().catch(() => undefined);
+    })();
     this.lastContact = 0;
     if (this.elector !== undefined) void this.elector.resign(why).catch(() => undefined);
     void this.maybeElect().catch(() => undefined);

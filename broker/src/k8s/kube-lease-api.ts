@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { LeaseApi, LeaseRecord } from './lease-elector.js';
 import { LeaseConflictError } from './lease-elector.js';
+import { withTimeout } from '../util/with-timeout.js';
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -54,17 +55,7 @@ export async function kubeLeaseApi(namespace: string, name: string, requestTimeo
   const api = kc.makeApiClient(k8s.CoordinationV1Api);
   const where = `Lease ${namespace}/${name}`;
   // A hung API server must not hang the election loop: each call is bounded.
-  const bounded = async <T>(what: string, call: Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} ${where}: no answer from the API server within ${requestTimeoutMs} ms`)), requestTimeoutMs);
-    });
-    try {
-      return await Promise.race([call, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const bounded = <T>(what: string, call: Promise<T>): Promise<T> => withTimeout(call, requestTimeoutMs, `${what} ${where}`);
   const status = (err: unknown): number | undefined => (err instanceof k8s.ApiException ? err.code : undefined);
   const explain = (what: string, err: unknown): Error => {
     const code = status(err);

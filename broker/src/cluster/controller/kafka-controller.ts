@@ -143,9 +143,18 @@ export class KafkaController implements ClusterController {
       const me = this.brokers().get(this.info.nodeId);
       if (me !== undefined && me.state !== 'fenced') await this.fence(me, 'it left the cluster (orderly stop)');
       await this.reconcile();
-      await this.putJson([[KV.controller, { ...this.info, resigned: true }]]);
+      await this.markResigned();
     });
     this.log.info('controller resigned', { nodeId: this.info.nodeId, epoch: this.info.epoch });
+  }
+
+  /**
+   * Records in the log that this controller stopped acting (also after stop(): it bypasses the
+   * serial chain). A successor then gives its broker a fresh session instead of counting the
+   * controller's silence against it, and brokers elect without waiting for that silence.
+   */
+  async markResigned(): Promise<void> {
+    await this.putJson([[KV.controller, { ...this.info, resigned: true }]]);
   }
 
   stop(): void {
