@@ -23,7 +23,7 @@ import { Cluster, FAST_CLUSTER_CONFIG, MINIO_START_TIMEOUT_MS, type ClusterMembe
 import { uniqueName } from '../helpers/group-scenario.js';
 import { Proc } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
-import { envtestAvailable, startEnvTest, type EnvTest } from '../operator/envtest.js';
+import { adminClient, envtestAvailable, startEnvTest, type EnvTest } from '../operator/envtest.js';
 
 const NS = 'lease-election';
 const BROKER_MAIN = path.join(process.cwd(), 'dist', 'broker', 'src', 'cli', 'main.js');
@@ -73,10 +73,7 @@ describe('cluster: controller elected through a Kubernetes Lease (real kube-apis
       this.skip();
     }
     env = await startEnvTest();
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.kubeconfigPath);
-    admin = new HttpKubeClient(kc);
-    await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    admin = await adminClient(env, NS);
 
     // What the operator renders for a cluster: the brokers' ServiceAccount, Role and RoleBinding
     // (owner references dropped: no AutoMQCluster object exists here) and the broker config.

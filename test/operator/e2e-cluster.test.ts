@@ -11,14 +11,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { KubeConfig } from '@kubernetes/client-node';
 import kafkajs from 'kafkajs';
-import { buildCrds } from '../../operator/src/api/crd.js';
 import { HttpKubeClient, RESOURCES, type ObjectLike } from '../../operator/src/k8s/client.js';
 import { silentLogger, type Logger } from '../../operator/src/k8s/informer.js';
 import { runOperator, type OperatorHandle } from '../../operator/src/operator.js';
 import { Cluster, FAST_CLUSTER_CONFIG, MINIO_START_TIMEOUT_MS, type ClusterMember } from '../helpers/cluster.js';
-import { envtestAvailable, startEnvTest, waitFor, type EnvTest } from './envtest.js';
+import { adminClient, envtestAvailable, startEnvTest, waitFor, type EnvTest } from './envtest.js';
 
 const { Kafka, logLevel } = kafkajs;
 const NS = 'e2e-cluster';
@@ -63,20 +61,7 @@ describe('operator end to end with a real three-broker cluster', function () {
       this.skip();
     }
     env = await startEnvTest();
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.kubeconfigPath);
-    client = new HttpKubeClient(kc);
-    await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    for (const { crd } of buildCrds()) await client.create(crd as ObjectLike);
-    await waitFor('CRDs served', async () => {
-      try {
-        await client.list(RESOURCES.TableTopic, NS);
-        await client.list(RESOURCES.AutoMQCluster, NS);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    client = await adminClient(env, NS, { crds: true });
 
     cluster = await Cluster.start({ name: 'operator-e2e', brokers: 3, config: FAST_CLUSTER_CONFIG });
     const key = `${NS}/${NAME}`;

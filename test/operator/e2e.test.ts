@@ -10,13 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { expect } from 'chai';
-import { KubeConfig } from '@kubernetes/client-node';
 import kafkajs from 'kafkajs';
-import { buildCrds } from '../../operator/src/api/crd.js';
 import { HttpKubeClient, RESOURCES, type ObjectLike } from '../../operator/src/k8s/client.js';
 import { silentLogger } from '../../operator/src/k8s/informer.js';
 import { runOperator, type OperatorHandle } from '../../operator/src/operator.js';
-import { envtestAvailable, freePort, startEnvTest, waitFor, type EnvTest } from './envtest.js';
+import { adminClient, envtestAvailable, freePort, startEnvTest, waitFor, type EnvTest } from './envtest.js';
 
 const { Kafka, logLevel } = kafkajs;
 const NS = 'e2e';
@@ -42,20 +40,7 @@ describe('operator end to end with a real broker process', function () {
       this.skip();
     }
     env = await startEnvTest();
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.kubeconfigPath);
-    client = new HttpKubeClient(kc);
-    await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    for (const { crd } of buildCrds()) await client.create(crd as ObjectLike);
-    await waitFor('CRDs served', async () => {
-      try {
-        await client.list(RESOURCES.TableTopic, NS);
-        await client.list(RESOURCES.AutoMQCluster, NS);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    client = await adminClient(env, NS, { crds: true });
 
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'automq-e2e-broker-'));
     [kafkaPort, metricsPort] = [await freePort(), await freePort()];

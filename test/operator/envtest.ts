@@ -9,6 +9,9 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { buildCrds } from '../../operator/src/api/crd.js';
+import { HttpKubeClient, RESOURCES, type ObjectLike } from '../../operator/src/k8s/client.js';
 
 export const K8S_VERSION = process.env['K8S_VERSION'] ?? 'v1.35.4';
 
@@ -238,4 +241,28 @@ export async function startEnvTest(opts: { controllerManager?: boolean } = {}): 
     },
     stop: stopAll,
   };
+}
+
+/**
+ * A client of the API server as its admin, with namespace `ns` created; with `crds`, the project's
+ * CRDs installed and served (list works) before it returns.
+ */
+export async function adminClient(env: EnvTest, ns: string, o: { crds?: boolean } = {}): Promise<HttpKubeClient> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(env.kubeconfigPath);
+  const client = new HttpKubeClient(kc);
+  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  if (o.crds === true) {
+    for (const { crd } of buildCrds()) await client.create(crd as ObjectLike);
+    await waitFor('CRDs served', async () => {
+      try {
+        await client.list(RESOURCES.TableTopic, ns);
+        await client.list(RESOURCES.AutoMQCluster, ns);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+  return client;
 }

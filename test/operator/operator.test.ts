@@ -2,13 +2,12 @@
 // scheduler runs, so the tests play the Deployment controller's part by patching Deployment
 // status, which is exactly what the operator reads.
 import { expect } from 'chai';
-import { KubeConfig } from '@kubernetes/client-node';
 import { buildCrds } from '../../operator/src/api/crd.js';
 import { HttpKubeClient, KubeApiError, RESOURCES, type ObjectLike } from '../../operator/src/k8s/client.js';
 import { runOperator, type OperatorHandle } from '../../operator/src/operator.js';
 import { TEMPLATE_HASH_ANNOTATION } from '../../operator/src/model/names.js';
 import { silentLogger } from '../../operator/src/k8s/informer.js';
-import { envtestAvailable, envtestBinDir, startEnvTest, waitFor, type EnvTest } from './envtest.js';
+import { adminClient, envtestAvailable, envtestBinDir, startEnvTest, waitFor, type EnvTest } from './envtest.js';
 import { FakeKafka } from './fakes.js';
 
 type Obj = ObjectLike & { metadata: { name: string; namespace?: string; generation?: number; uid?: string; resourceVersion?: string; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[]; finalizers?: string[] } };
@@ -30,10 +29,7 @@ describe('operator against a real kube-apiserver', function () {
       this.skip();
     }
     env = await startEnvTest({ controllerManager: true });
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.kubeconfigPath);
-    client = new HttpKubeClient(kc);
-    await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    client = await adminClient(env, NS);
   });
 
   after(async () => {
