@@ -52,6 +52,13 @@ describe('operator end to end with a real three-broker cluster', function () {
   let pokes = 0;
   /** An edit of the CR makes the operator reconcile (and scrape) now instead of at its next refresh. */
   const poke = () => client.mergePatch(RESOURCES.AutoMQCluster, NS, NAME, { metadata: { annotations: { 'test.automq.io/poke': String(++pokes) } } });
+  /** What the Deployment controller writes when the zone's one pod becomes ready or stops being so. */
+  const setZoneReady = async (zone: string, ready: boolean) => {
+    const dep = `${NAME}-broker-${zone}`;
+    const d = (await client.get(RESOURCES.Deployment, NS, dep)) as ObjectLike & { metadata: { generation: number } };
+    const n = ready ? 1 : 0;
+    await client.mergePatch(RESOURCES.Deployment, NS, dep, { status: { observedGeneration: d.metadata.generation, replicas: 1, updatedReplicas: 1, readyReplicas: n, availableReplicas: n, unavailableReplicas: 1 - n } }, 'status');
+  };
   const clusterStatus = async () => ((await client.get(RESOURCES.AutoMQCluster, NS, NAME)) as { status?: Status } | undefined)?.status;
 
   before(async function () {
@@ -73,7 +80,8 @@ describe('operator end to end with a real three-broker cluster', function () {
         leaderElection: false,
         progressPollMs: POLL_MS,
         // A settled cluster is refreshed only this often, so anything faster in the failover test
-        // comes from the operator noticing a silent broker / unknown controller.
+        // comes from the Deployment change waking the operator, which then polls while a broker is
+        // silent or the controller unknown.
         brokerLoadIntervalMs: 60_000,
         kafkaBootstrapOverride: { [key]: cluster.members.map((m) => m.bootstrap) },
         brokerMetricsOverride: {
@@ -109,10 +117,8 @@ describe('operator end to end with a real three-broker cluster', function () {
     });
     // The three processes are the pods: mark each zone's Deployment as rolled out and ready.
     for (const zone of ['zone-a', 'zone-b', 'zone-c']) {
-      const dep = `${NAME}-broker-${zone}`;
-      await waitFor(`Deployment ${dep}`, async () => (await client.get(RESOURCES.Deployment, NS, dep)) !== undefined, 30_000, 100);
-      const d = (await client.get(RESOURCES.Deployment, NS, dep)) as ObjectLike & { metadata: { generation: number } };
-      await client.mergePatch(RESOURCES.Deployment, NS, dep, { status: { observedGeneration: d.metadata.generation, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } }, 'status');
+      await waitFor(`Deployment ${NAME}-broker-${zone}`, async () => (await client.get(RESOURCES.Deployment, NS, `${NAME}-broker-${zone}`)) !== undefined, 30_000, 100);
+      await setZoneReady(zone, true);
     }
     await waitFor('AutoMQCluster Ready', async () => (await clusterStatus())?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false, 60_000, 200);
 
@@ -169,6 +175,10 @@ describe('operator end to end with a real three-broker cluster', function () {
     expect((await clusterStatus())?.activeController).to.equal(old.nodeId);
     const killedAt = Date.now();
     await c.kill9(old);
+    // In Kubernetes the dead container fails its readiness probe and the Deployment controller
+    // updates the zone's Deployment: that event is what wakes the operator up (its periodic
+    // refresh is 60 s here), after which it polls while a broker is silent or the controller unknown.
+    await setZoneReady(old.rack, false);
     const survivors = c.members.filter((m) => m !== old).map((m) => m.nodeId!);
     await waitFor(`status.activeController to move from node ${old.nodeId} to one of ${survivors.join(', ')}`, async () => {
       const a = (await clusterStatus())?.activeController;

@@ -69,9 +69,17 @@ export function fetchText(url: string, timeoutMs: number): Promise<string> {
   });
 }
 
+/**
+ * Shortest window a rate is computed over. Reconciles come in bursts (the status write of one
+ * triggers the next at once): a rate over the few milliseconds between two such scrapes is 0 or
+ * noise, and it would overwrite the meaningful one just written.
+ */
+export const MIN_RATE_WINDOW_MS = 1000;
+
 /** Remembers the previous sample per broker so each scrape yields a rate. */
 export class BrokerLoadTracker {
   private readonly last = new Map<string, BrokerSample>();
+  private readonly rates = new Map<string, BrokerLoad>();
 
   constructor(
     private readonly fetch: (url: string) => Promise<string> = (u) => fetchText(u, 2000),
@@ -86,12 +94,23 @@ export class BrokerLoadTracker {
       return undefined;
     }
     const cur = parseBrokerMetrics(text, this.now());
-    const load = loadBetween(this.last.get(id), cur);
+    const prev = this.last.get(id);
+    if (prev !== undefined && cur.atMs >= prev.atMs && cur.atMs - prev.atMs < MIN_RATE_WINDOW_MS) {
+      // Too soon for a rate: keep the last one, and keep the window open from the older sample.
+      const { partitions: _, ...rate } = this.rates.get(id) ?? { partitions: 0 };
+      return { ...rate, partitions: cur.partitions };
+    }
+    const load = loadBetween(prev, cur);
     this.last.set(id, cur);
+    this.rates.set(id, load);
     return load;
   }
 
   forgetExcept(ids: Set<string>): void {
-    for (const k of [...this.last.keys()]) if (!ids.has(k)) this.last.delete(k);
+    for (const k of [...this.last.keys()]) {
+      if (ids.has(k)) continue;
+      this.last.delete(k);
+      this.rates.delete(k);
+    }
   }
 }

@@ -1,6 +1,6 @@
 // Per-broker load from a broker's Prometheus text, as the cluster controller reads it.
 import { expect } from 'chai';
-import { BrokerLoadTracker, loadBetween, parseBrokerMetrics } from '../../../operator/src/metrics/broker-load.js';
+import { BrokerLoadTracker, loadBetween, MIN_RATE_WINDOW_MS, parseBrokerMetrics } from '../../../operator/src/metrics/broker-load.js';
 
 const scrape = (bytesIn: number, led: string[], formerly: string[] = []) =>
   [
@@ -25,6 +25,24 @@ describe('operator broker load', () => {
     const b = parseBrokerMetrics(scrape(3000, ['0']), 3000);
     expect(loadBetween(a, b)).to.deep.equal({ bytesInPerSec: 1000, bytesOutPerSec: 0, partitions: 1 });
     expect(loadBetween(b, a)).to.deep.equal({ partitions: 1 });
+  });
+
+  it(`a scrape less than ${MIN_RATE_WINDOW_MS} ms after the previous one keeps the last rate and the window`, async () => {
+    let t = 0;
+    let text = scrape(0, ['0']);
+    const tracker = new BrokerLoadTracker(async () => text, () => t);
+    t = 1000;
+    expect(await tracker.scrape('b1', 'u')).to.deep.equal({ partitions: 1 });
+    t = 3000;
+    text = scrape(4000, ['0']);
+    expect(await tracker.scrape('b1', 'u')).to.deep.equal({ bytesInPerSec: 2000, bytesOutPerSec: 0, partitions: 1 });
+    // A reconcile right after the previous one: no rate over 10 ms (it would read 0), the last stays.
+    t = 3010;
+    expect(await tracker.scrape('b1', 'u')).to.deep.equal({ bytesInPerSec: 2000, bytesOutPerSec: 0, partitions: 1 });
+    // The next rate is over the whole window since the 3000 ms sample.
+    t = 4000;
+    text = scrape(5000, ['0']);
+    expect(await tracker.scrape('b1', 'u')).to.deep.equal({ bytesInPerSec: 1000, bytesOutPerSec: 0, partitions: 1 });
   });
 
   it('a broker that does not answer yields no load, and its previous sample is dropped when it leaves', async () => {
