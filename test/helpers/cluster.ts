@@ -939,7 +939,7 @@ def consume():
 sys.exit({"produce": produce, "consume": consume, "bulk": bulk}[arg("mode")]())
 `;
 
-type LoadEvent = { event: string; [k: string]: unknown };
+export type LoadEvent = { event: string; [k: string]: unknown };
 
 function loadEvents(p: Proc): LoadEvent[] {
   const out: LoadEvent[] = [];

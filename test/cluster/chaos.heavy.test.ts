@@ -7,7 +7,7 @@
 // every assignment's first read was at the committed offset). The counts are printed.
 import { expect } from 'chai';
 import { Cluster, FAST_CLUSTER_CONFIG, LoadProc, MINIO_START_TIMEOUT_MS, ackedValues, checkLoad, readValues, sample } from '../helpers/cluster.js';
-import type { ClusterMember } from '../helpers/cluster.js';
+import type { ClusterMember, LoadEvent } from '../helpers/cluster.js';
 import { uniqueName } from '../helpers/group-scenario.js';
 import { seededRandom } from '../helpers/random.js';
 import { delay, waitFor } from '../helpers/wait.js';
@@ -18,6 +18,40 @@ const CONTROLLER_KILLS = 5;
 /** Budget of the kill phase; the run fails if the cluster is too slow to take 25 kills in it. */
 const CHAOS_BUDGET_MS = 6 * 60_000;
 const SEED = Number(process.env.CHAOS_SEED ?? 5);
+
+/**
+ * Where the acked-but-unread records are, per partition: their acked offsets, the highest offset
+ * the group read, and the log end offset at the partition's leader now. Missing offsets below the
+ * end offset are in the log (the group is stuck); at or above it they were lost.
+ */
+async function diagnoseMissingIn(c: Cluster, topic: string, producers: LoadEvent[][], consumerEvents: LoadEvent[]): Promise<string> {
+  const read = new Set<string>();
+  const readMax = new Map<number, number>();
+  for (const e of consumerEvents) {
+    if (e.event !== 'record') continue;
+    read.add(String(e['v']));
+    const p = Number(e['p']);
+    readMax.set(p, Math.max(readMax.get(p) ?? -1, Number(e['o'])));
+  }
+  const byPartition = new Map<number, number[]>();
+  for (const evs of producers) {
+    for (const e of evs) {
+      if (e.event !== 'acked' || read.has(String(e['v']))) continue;
+      const p = Number(e['p']);
+      byPartition.set(p, [...(byPartition.get(p) ?? []), Number(e['o'])]);
+    }
+  }
+  const leaders = await c.leaders(topic).catch(() => []);
+  const lines: string[] = [];
+  for (const [p, offsets] of [...byPartition].sort((a, b) => a[0] - b[0])) {
+    offsets.sort((a, b) => a - b);
+    const leader = leaders.find((x) => x.partition === p)?.leader;
+    let end = 'unknown';
+    if (leader !== undefined && leader >= 0) end = String(await c.endOffset(c.byNodeId(leader), topic, p).catch((e: unknown) => `error ${String(e)}`));
+    lines.push(`  partition ${p}: ${offsets.length} missing, acked offsets ${offsets[0]}..${offsets[offsets.length - 1]}; group read up to ${readMax.get(p) ?? 'nothing'}; log end offset at leader ${leader}: ${end}`);
+  }
+  return `unread acked records by partition:\n${lines.join('\n')}`;
+}
 
 describe('cluster: chaos (20 random kill -9 + 5 controller kills under idempotent load)', function () {
   this.timeout(CHAOS_BUDGET_MS + 8 * 60_000);
@@ -116,7 +150,11 @@ describe('cluster: chaos (20 random kill -9 + 5 controller kills under idempoten
       for (const v of want) if (!got.has(v)) n++;
       return n;
     };
-    await waitFor(() => missing() === 0, 180_000, () => `the group to read all ${want.size} acked records (${missing()} missing)`, 1000);
+    try {
+      await waitFor(() => missing() === 0, 180_000, () => `the group to read all ${want.size} acked records (${missing()} missing)`, 1000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await diagnoseMissingIn(c, topic, pEvents, consumer.events())}`);
+    }
     const cEvents = await consumer.finish(120_000);
     const r = checkLoad(pEvents, cEvents);
     console.log(
