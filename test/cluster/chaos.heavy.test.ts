@@ -5,6 +5,9 @@
 // zero lost, zero duplicated (no record stored twice), per-partition send order kept; and the
 // group resumed from its committed offsets after each kill (no committed offset went backwards,
 // every assignment's first read was at the committed offset). The counts are printed.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { Cluster, FAST_CLUSTER_CONFIG, LoadProc, MINIO_START_TIMEOUT_MS, ackedValues, checkLoad, readValues, sample } from '../helpers/cluster.js';
 import type { ClusterMember, LoadEvent } from '../helpers/cluster.js';
@@ -22,35 +25,71 @@ const SEED = Number(process.env.CHAOS_SEED ?? 5);
 /**
  * Where the acked-but-unread records are, per partition: their acked offsets, the highest offset
  * the group read, and the log end offset at the partition's leader now. Missing offsets below the
- * end offset are in the log (the group is stuck); at or above it they were lost.
+ * end offset are in the log (the group is stuck or skipped them); at or above it they were lost.
+ * For the missing range it also says what the group read there: nothing (the group skipped the
+ * offsets) or other values (the log holds other records at acked offsets: acked records lost).
  */
 async function diagnoseMissingIn(c: Cluster, topic: string, producers: LoadEvent[][], consumerEvents: LoadEvent[]): Promise<string> {
   const read = new Set<string>();
   const readMax = new Map<number, number>();
+  const readAt = new Map<string, { v: string; m: number; ts: number }[]>();
   for (const e of consumerEvents) {
     if (e.event !== 'record') continue;
     read.add(String(e['v']));
     const p = Number(e['p']);
     readMax.set(p, Math.max(readMax.get(p) ?? -1, Number(e['o'])));
+    const k = `${p}/${Number(e['o'])}`;
+    readAt.set(k, [...(readAt.get(k) ?? []), { v: String(e['v']), m: Number(e['m']), ts: Number(e['ts']) }]);
   }
-  const byPartition = new Map<number, number[]>();
+  const byPartition = new Map<number, { o: number; v: string; ts: number }[]>();
   for (const evs of producers) {
     for (const e of evs) {
       if (e.event !== 'acked' || read.has(String(e['v']))) continue;
       const p = Number(e['p']);
-      byPartition.set(p, [...(byPartition.get(p) ?? []), Number(e['o'])]);
+      byPartition.set(p, [...(byPartition.get(p) ?? []), { o: Number(e['o']), v: String(e['v']), ts: Number(e['ts']) }]);
     }
   }
   const leaders = await c.leaders(topic).catch(() => []);
   const lines: string[] = [];
-  for (const [p, offsets] of [...byPartition].sort((a, b) => a[0] - b[0])) {
-    offsets.sort((a, b) => a - b);
+  const iso = (ts: number) => (Number.isFinite(ts) ? new Date(ts).toISOString() : '?');
+  for (const [p, missing] of [...byPartition].sort((a, b) => a[0] - b[0])) {
+    missing.sort((a, b) => a.o - b.o);
+    const lo = missing[0]!;
+    const hi = missing[missing.length - 1]!;
     const leader = leaders.find((x) => x.partition === p)?.leader;
     let end = 'unknown';
     if (leader !== undefined && leader >= 0) end = String(await c.endOffset(c.byNodeId(leader), topic, p).catch((e: unknown) => `error ${String(e)}`));
-    lines.push(`  partition ${p}: ${offsets.length} missing, acked offsets ${offsets[0]}..${offsets[offsets.length - 1]}; group read up to ${readMax.get(p) ?? 'nothing'}; log end offset at leader ${leader}: ${end}`);
+    let readInRange = 0;
+    let otherValues = 0;
+    for (const m of missing) {
+      const at = readAt.get(`${p}/${m.o}`) ?? [];
+      if (at.length > 0) readInRange++;
+      if (at.some((r) => r.v !== m.v)) otherValues++;
+    }
+    const before = readAt.get(`${p}/${lo.o - 1}`)?.[0];
+    const after = readAt.get(`${p}/${hi.o + 1}`)?.[0];
+    lines.push(
+      `  partition ${p}: ${missing.length} missing, acked offsets ${lo.o}..${hi.o} (acked ${iso(lo.ts)}..${iso(hi.ts)}); ` +
+        `of these offsets the group read ${readInRange} (${otherValues} with another value); ` +
+        `offset ${lo.o - 1} read ${before ? `by m${before.m} at ${iso(before.ts)}` : 'never'}, offset ${hi.o + 1} read ${after ? `by m${after.m} at ${iso(after.ts)}` : 'never'}; ` +
+        `group read up to ${readMax.get(p) ?? 'nothing'}; log end offset at leader ${leader}: ${end}`,
+    );
   }
-  return `unread acked records by partition:\n${lines.join('\n')}`;
+  const groupEvents = consumerEvents
+    .filter((e) => e.event !== 'record' && e.event !== 'committed')
+    .slice(0, 200)
+    .map((e) => `  ${iso(Number(e['ts']))} ${JSON.stringify(e)}`);
+  return `unread acked records by partition:\n${lines.join('\n')}\ngroup events (first 200, without records and commits):\n${groupEvents.join('\n')}`;
+}
+
+/** Writes the brokers' and load processes' whole output to a kept temp dir; returns its path. */
+async function dumpRun(c: Cluster, loads: LoadProc[]): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'automq-chaos-failure-'));
+  await c.dumpLogs(dir);
+  for (const [i, l] of loads.entries()) {
+    await writeFile(path.join(dir, `load-${i}-${l.kind}.log`), [...l.proc.stdoutLines, '--- stderr ---', ...l.proc.stderrLines].join('\n') + '\n');
+  }
+  return dir;
 }
 
 describe('cluster: chaos (20 random kill -9 + 5 controller kills under idempotent load)', function () {
@@ -62,8 +101,10 @@ describe('cluster: chaos (20 random kill -9 + 5 controller kills under idempoten
     this.timeout(MINIO_START_TIMEOUT_MS + 180_000);
     cluster = await Cluster.start({ name: 'chaos', brokers: 3, config: FAST_CLUSTER_CONFIG });
   });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed' && cluster) console.log(cluster.report(40));
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !cluster) return;
+    console.log(cluster.report(40));
+    console.log(`whole logs of the brokers and the load kept in ${await dumpRun(cluster, loads)}`);
   });
   after(async () => {
     for (const l of loads) await l.kill();
@@ -153,7 +194,8 @@ describe('cluster: chaos (20 random kill -9 + 5 controller kills under idempoten
     try {
       await waitFor(() => missing() === 0, 180_000, () => `the group to read all ${want.size} acked records (${missing()} missing)`, 1000);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${await diagnoseMissingIn(c, topic, pEvents, consumer.events())}`);
+      const diagnosis = await diagnoseMissingIn(c, topic, pEvents, consumer.events());
+      throw new Error(`${(err as Error).message}\n${diagnosis}`);
     }
     const cEvents = await consumer.finish(120_000);
     const r = checkLoad(pEvents, cEvents);

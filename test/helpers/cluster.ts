@@ -413,6 +413,23 @@ export class Cluster {
     else console.log(`KEEP_TEST_DIRS=1: cluster dirs kept in ${this.workDir}, objects under ${this.minio.bucket}/${this.prefix}`);
   }
 
+  /**
+   * Writes every generation's whole stdout and stderr to `dir` (one file per process, named by
+   * slot and generation), for failures that the tail of a report cannot explain. Returns the files.
+   */
+  async dumpLogs(dir: string): Promise<string[]> {
+    await mkdir(dir, { recursive: true });
+    const files: string[] = [];
+    for (const b of this.members) {
+      for (const [g, p] of b.generations.entries()) {
+        const f = path.join(dir, `b${b.slot}-gen${g + 1}-pid${p.pid}.log`);
+        await writeFile(f, [...p.stdoutLines, '--- stderr ---', ...p.stderrLines].join('\n') + '\n');
+        files.push(f);
+      }
+    }
+    return files;
+  }
+
   /** Every member's state, the last log lines of each generation and all error lines. */
   report(tailLines = 25): string {
     const parts = [`cluster ${this.opts.name}: bucket ${this.minio.bucket} prefix ${this.prefix}, cluster id ${this.clusterId}`];
@@ -779,6 +796,7 @@ stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
 def emit(o):
+    o["ts"] = int(time.time() * 1000)
     with lock:
         sys.stdout.write(json.dumps(o, separators=(",", ":")) + "\n")
         sys.stdout.flush()

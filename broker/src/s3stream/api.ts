@@ -219,3 +219,12 @@ export class OffsetOutOfRangeError extends Error {
 export class MetadataFencedError extends Error {
   override readonly name = 'MetadataFencedError';
 }
+
+/**
+ * The metadata owner refused a node's WAL commit because an earlier one of that node is missing
+ * (the previous owner died with it unwritten): committing past it would make the skipped object's
+ * records unreachable. The node sends every commit it has not seen in the log again, in seq order.
+ */
+export class WalCommitGapError extends Error {
+  override readonly name = 'WalCommitGapError';
+}

@@ -384,6 +384,8 @@ class S3StreamClient implements StreamClient {
   readonly indexCache: IndexCache;
   readonly now: () => number;
   private readonly runtimes = new Map<number, StreamRuntime>();
+  /** Gaps reportGap() already logged (bounded). */
+  private readonly reportedGaps = new Set<string>();
   private readonly objectIds: IdBlocks;
   private readonly streamIds: IdBlocks;
   private closing: Promise<void> | undefined;
@@ -548,6 +550,7 @@ class S3StreamClient implements StreamClient {
     let full = false;
     const visit = (r: StoredRecord): boolean => {
       if (r.baseOffset + r.count <= pos) return true;
+      if (r.baseOffset > pos) this.reportGap(rt.id, pos, r.baseOffset);
       if (out.length > 0 && bytes + r.payload.length > maxBytes) {
         full = true;
         return false;
@@ -579,12 +582,27 @@ class S3StreamClient implements StreamClient {
       }
       if (pos === before) {
         // Nothing stored in [pos, limit): a gap (lost WAL object); skip to the cache if it is after.
-        if (cached !== undefined && cached > pos && cached < end) pos = cached;
-        else break;
+        if (cached !== undefined && cached > pos && cached < end) {
+          this.reportGap(rt.id, pos, cached);
+          pos = cached;
+        } else break;
       }
     }
     rt.readExpected = pos;
     return out;
+  }
+
+  /**
+   * Offsets below the confirmed offset with no stored record: their data is unreachable (a WAL
+   * object the metadata never recorded). Reads go on after it rather than stall every reader
+   * forever, but never silently: logged once per gap.
+   */
+  private reportGap(streamId: number, from: number, to: number): void {
+    const key = `${streamId}:${from}:${to}`;
+    if (this.reportedGaps.has(key)) return;
+    if (this.reportedGaps.size >= 1000) this.reportedGaps.clear();
+    this.reportedGaps.add(key);
+    this.cfg.log?.('error', 'stream has no stored data for offsets below its confirmed offset; reads skip them', { streamId, from, to, records: to - from });
   }
 
   private async readObjects(

@@ -187,4 +187,62 @@ describe('S3Stream metadata channel over internal RPC (nodes and controller in o
     expect(pinned.reports.every((r) => r.error instanceof RpcRemoteError && r.error.code === ErrorCode.NOT_CONTROLLER)).to.equal(true);
     expect(b.owner.state.kv.has('late')).to.equal(false);
   });
+
+  it('controller change with lazy WAL commits lost: a newer commit reaching the new owner first is refused until the missing ones are re-sent, so no range goes missing', async () => {
+    const a = await controller(0, { commitDelayMs: 60_000 });
+    const n1 = await node(1, a, { failoverTimeoutMs: 5000 });
+    const n2 = await node(2, a, { failoverTimeoutMs: 5000 });
+    const s1 = await n1.client.createStream();
+    for (let i = 0; i < 20; i++) s1.append(record(i), 1);
+    await n1.client.flush();
+    await waitFor(() => a.owner.state.streams.get(s1.id)?.nextOffset === 20, 5000, 'owner A to receive the lazy WAL commits');
+    const aEpoch = a.owner.epoch;
+    // A dies with those commits unwritten. B answers nothing but appends until node 1's first new
+    // WAL commit has reached it: node 1 re-sends its lazy commits only once it hears from B, so
+    // the commit of its next flush arrives first (what happens when a controller is killed).
+    const dead = { ...a.address, port: await deadPort() };
+    n1.locator.set(dead);
+    n2.locator.set(dead);
+    let firstCommit!: () => void;
+    const committed = new Promise<void>((resolve) => (firstCommit = resolve));
+    const refusals: string[] = [];
+    const b = await controller(9, {
+      commitDelayMs: 60_000,
+      wrap: (owner) => ({
+        registerNode: (n) => owner.registerNode(n),
+        append: async (n, e, r, l) => {
+          try {
+            return await owner.append(n, e, r, l);
+          } catch (err) {
+            refusals.push(String(err));
+            throw err;
+          } finally {
+            if (r.some((x) => x.t === 'commitWal')) firstCommit();
+          }
+        },
+        allocateIds: async (n, e, k, c) => (await committed, owner.allocateIds(n, e, k, c)),
+        snapshot: async () => (await committed, owner.snapshot()),
+        retireNode: (n, e, q) => owner.retireNode(n, e, q),
+        flush: async () => (await committed, owner.flush()),
+        compactNow: () => owner.compactNow(),
+        fetch: async (after, wait, signal) => (await committed, owner.fetch(after, wait, signal)),
+        get epoch() {
+          return owner.epoch;
+        },
+        isFenced: () => owner.isFenced(),
+      }),
+    });
+    expect(b.owner.epoch).to.be.greaterThan(aEpoch);
+    n1.locator.set(b.address);
+    n2.locator.set(b.address);
+    for (let i = 20; i < 30; i++) s1.append(record(i), 1);
+    await n1.client.flush();
+    await waitFor(() => b.owner.state.streams.get(s1.id)?.nextOffset === 30, 10_000, 'B to hold all 30 offsets of the stream');
+    expect(refusals.join('\n'), 'the commit that overtook the re-sent ones was refused').to.match(/WalCommitGapError.*arrived before seq/);
+    expect(b.owner.state.streams.get(s1.id)!.ranges[0]!.start, 'the first range at B starts at offset 0').to.equal(0);
+    await n1.client.commit();
+    await s1.close();
+    const s2 = await n2.client.openStream(s1.id);
+    expect(await readAll(s2)).to.deep.equal(Array.from({ length: 30 }, (_, i) => [i, record(i).toString()]));
+  });
 });

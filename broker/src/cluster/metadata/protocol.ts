@@ -30,6 +30,8 @@ export const METADATA_ERROR = {
   notController: ErrorCode.NOT_CONTROLLER,
   writerFenced: ErrorCode.STALE_BROKER_EPOCH,
   streamFenced: ErrorCode.FENCED_LEADER_EPOCH,
+  /** A node's WAL commit arrived before an earlier one (WalCommitGapError): re-send in order. */
+  walCommitGap: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
 } as const;
 
 const id = z.number().int().nonnegative();

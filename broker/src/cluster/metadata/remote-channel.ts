@@ -11,7 +11,8 @@
  * always repeated.
  *
  * Errors keep their meaning: a fenced WAL writer gets MetadataFencedError, a fenced stream open
- * StreamFencedError (the same classes the in-process owner throws), other refusals
+ * StreamFencedError, a WAL commit ahead of a missing one WalCommitGapError (the same classes the
+ * in-process owner throws), other refusals
  * MetadataRemoteError with the owner's reason.
  *
  * Owner changes: every answer carries the serving owner's epoch. When a higher epoch answers, the
@@ -21,7 +22,7 @@
  */
 import type { Logger } from 'winston';
 import type { z } from 'zod';
-import { MetadataFencedError, StreamFencedError } from '../../s3stream/api.js';
+import { MetadataFencedError, StreamFencedError, WalCommitGapError } from '../../s3stream/api.js';
 import type { FetchResult, MetadataChannel, NodeRegistration, StateSnapshot } from '../../s3stream/metadata/channel.js';
 import type { MetaRecord } from '../../s3stream/metadata/records.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -236,6 +237,7 @@ export class RemoteMetadataChannel implements MetadataChannel {
       if (err.code === METADATA_ERROR.notController || err.code === ErrorCode.UNSUPPORTED_VERSION) return err;
       if (err.code === METADATA_ERROR.writerFenced) throw new MetadataFencedError(err.remoteMessage);
       if (err.code === METADATA_ERROR.streamFenced) throw new StreamFencedError(err.remoteMessage);
+      if (err.code === METADATA_ERROR.walCommitGap) throw new WalCommitGapError(err.remoteMessage);
       throw new MetadataRemoteError(`metadata ${method.name} refused by ${describeController(c)}: ${err.remoteMessage}`, err.code);
     }
     if (err instanceof RpcAbortedError) {

@@ -8,7 +8,7 @@
  * controller.
  */
 import type { Logger } from 'winston';
-import { MetadataFencedError, StreamFencedError } from '../../s3stream/api.js';
+import { MetadataFencedError, StreamFencedError, WalCommitGapError } from '../../s3stream/api.js';
 import type { MetadataChannel } from '../../s3stream/metadata/channel.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import type { RpcRouter } from '../rpc/router.js';
@@ -78,6 +78,7 @@ export function serveMetadataChannel(
       }
       if (err instanceof MetadataFencedError) throw new KafkaError(METADATA_ERROR.writerFenced, err.message);
       if (err instanceof StreamFencedError) throw new KafkaError(METADATA_ERROR.streamFenced, err.message);
+      if (err instanceof WalCommitGapError) throw new KafkaError(METADATA_ERROR.walCommitGap, err.message);
       // A refusal (unknown stream, a record type nodes may not write, retire too early, ...):
       // the owner's message says why; not a server bug, so no stack in the logs.
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);

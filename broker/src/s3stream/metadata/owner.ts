@@ -9,7 +9,7 @@
  * Node writes are validated against the owner's state right before they are appended (no await in
  * between), so every replica applying the log in order reaches the same state.
  */
-import { MetadataFencedError, StreamFencedError } from '../api.js';
+import { MetadataFencedError, StreamFencedError, WalCommitGapError } from '../api.js';
 import type { InstrumentedObjectStore } from '../object-store/instrumented.js';
 import { BlockCache, IndexCache } from '../cache/block-cache.js';
 import { CompactionManager } from '../compaction/manager.js';
@@ -250,15 +250,48 @@ export class MetadataOwner implements MetadataChannel {
   }
 
   append(node: number, writerEpoch: number, records: readonly MetaRecord[], lazy: boolean): Promise<number> {
+    let accepted: MetaRecord[];
     try {
       this.checkWriter(node, writerEpoch);
       for (const r of records) this.validate(node, r);
+      accepted = this.inSeqOrder(node, records);
     } catch (err) {
       return Promise.reject(err);
     }
-    const done = this.metadata.append([...records], lazy);
+    if (accepted.length === 0) {
+      // Only commits this owner already has (a re-send): durable with what is queued.
+      return lazy ? Promise.resolve(-1) : this.metadata.flush().then(() => this.metadata.seq);
+    }
+    const done = this.metadata.append(accepted, lazy);
     // Lazy records become durable with the owner's next write; the node sees them in fetch then.
     return lazy ? Promise.resolve(-1) : done;
+  }
+
+  /**
+   * A node's WAL commits must arrive in seq order with none missing (its WAL acks objects in seq
+   * order, and the per-node committed seq is where recovery starts listing and below which the GC
+   * deletes unreferenced WAL objects). After an owner change they may not: the previous owner can
+   * die holding lazily sent commits that the node re-sends only once it hears from the new owner,
+   * and by then a newer commit may have arrived. Accepting that newer one would leave the missing
+   * object's records unreachable, so it is refused (the node re-sends everything in order);
+   * commits this owner already has are dropped (re-sends are normal).
+   */
+  private inSeqOrder(node: number, records: readonly MetaRecord[]): MetaRecord[] {
+    let next = (this.metadata.spec.nodes.get(node)?.committedSeq ?? 0) + 1;
+    const out: MetaRecord[] = [];
+    for (const r of records) {
+      if (r.t === 'commitWal') {
+        if (r.seq < next) continue;
+        if (r.seq > next) {
+          throw new WalCommitGapError(
+            `node ${node}'s WAL commit of seq ${r.seq} arrived before seq ${next}${r.seq - 1 > next ? `..${r.seq - 1}` : ''} (sent to a previous metadata owner that did not write it); send the pending commits again in seq order`,
+          );
+        }
+        next++;
+      }
+      out.push(r);
+    }
+    return out;
   }
 
   private validate(node: number, r: MetaRecord): void {

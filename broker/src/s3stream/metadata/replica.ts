@@ -7,7 +7,7 @@
  *
  * Writes go to the owner and are awaited until the replica has applied them (read-your-writes).
  */
-import { MetadataFencedError } from '../api.js';
+import { MetadataFencedError, WalCommitGapError } from '../api.js';
 import type { Timers } from '../util/async.js';
 import { backoffMs, realTimers, sleep } from '../util/async.js';
 import type { MetadataChannel, NodeRegistration, ReplicatedBatch } from './channel.js';
@@ -88,6 +88,9 @@ export class MetadataReplica {
     const snap = await this.opts.channel.snapshot();
     const state = fromSnapshot(snap.state);
     const now = this.opts.now();
+    // Commits the snapshot already covers will not come back in a fetch: stop tracking them.
+    const committed = state.nodes.get(this.node)?.committedSeq ?? 0;
+    for (const seq of [...this.ownCommits.keys()]) if (seq <= committed) this.ownCommits.delete(seq);
     for (const rec of this.ownCommits.values()) applyRecord(state, rec, now, undefined);
     this.state = state;
     this.appliedSeq = snap.seq;
@@ -181,6 +184,13 @@ export class MetadataReplica {
     this.opts.channel.append(this.node, this.writerEpoch, records, true).catch((err: unknown) => {
       if (err instanceof MetadataFencedError) {
         this.fail(err);
+        return;
+      }
+      if (err instanceof WalCommitGapError) {
+        // The owner lacks an earlier commit (its predecessor died holding it): send them all, in
+        // order. Through the timer, so commits refused meanwhile cause one re-send, not one each.
+        if (this.resendTimer === undefined) this.opts.log?.('info', 'metadata owner is missing earlier WAL commits; sending them again in order', { error: err.message });
+        this.scheduleResend();
         return;
       }
       // The owner is unreachable (or a new one took over): send everything it may not have again.
