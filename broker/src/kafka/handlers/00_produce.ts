@@ -65,8 +65,9 @@ export default defineHandler(Produce, { min: 3, max: 11 }, async (req, _ctx, bro
     // Requests that wait here resume in arrival order (same promises), so they still reach the
     // AppendGate in the order they came.
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(opening), new Promise<void>((r) => (timer = setTimeout(r, OPENING_WAIT_MS)))]);
+    const opened = await Promise.race([Promise.all(opening).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), OPENING_WAIT_MS)))]);
     clearTimeout(timer);
+    if (!opened) broker.log.warn(`produce waited ${OPENING_WAIT_MS} ms for partitions still opening; partitions not open yet are refused`, { partitions: opening.length });
   }
   const waits: Promise<void>[] = [];
   const responses = await broker.appendGate.run(() => appendAll());
@@ -109,6 +110,11 @@ export default defineHandler(Produce, { min: 3, max: 11 }, async (req, _ctx, bro
         });
         if (outcome.errorCode !== 0 || !('durable' in outcome)) {
           const e = outcome as { errorCode: number; errorMessage: string; recordErrors?: { batchIndex: number; message: string }[] };
+          if (e.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
+            // Normal right after a refused request (the client retries in order); anything else
+            // is a fatal error in the client, and this line is what tells the two apart.
+            broker.log.warn('produce refused: sequence out of order', { topic: t.name, partition: p.index, leaderEpoch: log.leaderEpoch, endOffset: log.highWatermark(), error: e.errorMessage });
+          }
           return {
             ...fail(e.errorCode, e.errorMessage),
             recordErrors: (e.recordErrors ?? []).map((r) => ({ batchIndex: r.batchIndex, batchIndexErrorMessage: r.message })),

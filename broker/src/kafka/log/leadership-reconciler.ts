@@ -116,9 +116,10 @@ export class LeadershipReconciler {
   /** Logger hooks for LogManager events. */
   static events(log: Logger) {
     return {
-      opened: (l: { topic: string; partition: number; leaderEpoch: number }) =>
-        log.debug('partition opened', { topic: l.topic, partition: l.partition, leaderEpoch: l.leaderEpoch }),
-      released: (topic: string, partition: number) => log.debug('partition released', { topic, partition }),
+      // Info: leadership changes are rare and these lines are what explains a client's errors then.
+      opened: (l: { topic: string; partition: number; leaderEpoch: number; highWatermark(): number; producerCount: number }) =>
+        log.info('partition opened', { topic: l.topic, partition: l.partition, leaderEpoch: l.leaderEpoch, endOffset: l.highWatermark(), producers: l.producerCount }),
+      released: (topic: string, partition: number) => log.info('partition released', { topic, partition }),
       failed: (topic: string, partition: number, action: 'open' | 'release', err: Error) =>
         log.warn(`partition ${action} failed; it is not served until the next leadership change`, { topic, partition, error: err.message }),
       snapshotFailed: (topic: string, partition: number, err: Error) =>

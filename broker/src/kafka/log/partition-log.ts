@@ -94,6 +94,11 @@ export class PartitionLog {
     return this.stream.confirmOffset();
   }
 
+  /** Idempotent producers with state here. */
+  get producerCount(): number {
+    return this.producers.size;
+  }
+
   /** False once a release started: this broker no longer serves the partition. */
   isOpen(): boolean {
     return this.state === 'open';
