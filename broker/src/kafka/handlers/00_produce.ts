@@ -21,8 +21,17 @@ import { leadsLocally } from '../cluster/cluster-view.js';
 import { topicNameProblem } from '../topics/topic-names.js';
 import { defineHandler, NO_RESPONSE } from '../handler.js';
 
-/** How long a produce waits for a partition this broker is opening (a move takes ~0.3 s). */
-const OPENING_WAIT_MS = 5000;
+/**
+ * How long a produce waits for a partition this broker is opening: most of the request's own
+ * timeout (the client's patience), within these bounds. A move opens in ~0.3 s, but a failover
+ * under load (stream open, producer-state replay of the dead leader's tail) took over 5 s in the
+ * chaos test; a refusal then, with the next pipelined request accepted once the partition is open,
+ * is exactly the sequence gap an idempotent producer cannot recover from.
+ */
+const OPENING_WAIT_MIN_MS = 1000;
+const OPENING_WAIT_MAX_MS = 30_000;
+/** Answer this long before the client's timeout, so a refusal reaches it as one. */
+const OPENING_WAIT_MARGIN_MS = 1000;
 
 interface PartitionResponse {
   index: number;
@@ -65,9 +74,10 @@ export default defineHandler(Produce, { min: 3, max: 11 }, async (req, _ctx, bro
     // Requests that wait here resume in arrival order (same promises), so they still reach the
     // AppendGate in the order they came.
     let timer: NodeJS.Timeout | undefined;
-    const opened = await Promise.race([Promise.all(opening).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), OPENING_WAIT_MS)))]);
+    const waitMs = Math.min(OPENING_WAIT_MAX_MS, Math.max(OPENING_WAIT_MIN_MS, req.timeoutMs - OPENING_WAIT_MARGIN_MS));
+    const opened = await Promise.race([Promise.all(opening).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), waitMs)))]);
     clearTimeout(timer);
-    if (!opened) broker.log.warn(`produce waited ${OPENING_WAIT_MS} ms for partitions still opening; partitions not open yet are refused`, { partitions: opening.length });
+    if (!opened) broker.log.warn(`produce waited ${waitMs} ms for partitions still opening; partitions not open yet are refused`, { partitions: opening.length });
   }
   const waits: Promise<void>[] = [];
   const responses = await broker.appendGate.run(() => appendAll());

@@ -322,7 +322,10 @@ export class MetadataLog {
   private fence(why: string): void {
     if (this.fenced !== undefined) return;
     this.fenced = new MetadataFencedError(`${why}. Stop this client; the other writer now owns the store.`);
-    this.opts.log?.('error', 'metadata log fenced', { reason: why });
+    // A writer that never wrote never owned the log: it lost a race to take it over (an election
+    // lost), which is normal; only a deposed owner is an error worth an operator's attention.
+    if (this.logObjectsWritten === 0) this.opts.log?.('info', 'metadata log taken over by another writer first', { reason: why });
+    else this.opts.log?.('error', 'metadata log fenced', { reason: why });
     try {
       this.opts.onFenced?.(this.fenced);
     } catch (err) {
