@@ -21,6 +21,9 @@ const CONTROLLER_KILLS = 5;
 /** Budget of the kill phase; the run fails if the cluster is too slow to take 25 kills in it. */
 const CHAOS_BUDGET_MS = 6 * 60_000;
 const SEED = Number(process.env.CHAOS_SEED ?? 5);
+/** Broker log lines the test reads (broker/src/s3stream: stream-client.ts, metadata/replica.ts). */
+const GAP_READ_LOG = 'stream has no stored data for offsets below its confirmed offset; reads skip them';
+const ORDERED_RESEND_LOG = 'metadata owner is missing earlier WAL commits; sending them again in order';
 
 /**
  * Where the acked-but-unread records are, per partition: their acked offsets, the highest offset
@@ -39,14 +42,18 @@ async function diagnoseMissingIn(c: Cluster, topic: string, producers: LoadEvent
     const p = Number(e['p']);
     readMax.set(p, Math.max(readMax.get(p) ?? -1, Number(e['o'])));
     const k = `${p}/${Number(e['o'])}`;
-    readAt.set(k, [...(readAt.get(k) ?? []), { v: String(e['v']), m: Number(e['m']), ts: Number(e['ts']) }]);
+    let at = readAt.get(k);
+    if (at === undefined) readAt.set(k, (at = []));
+    at.push({ v: String(e['v']), m: Number(e['m']), ts: Number(e['ts']) });
   }
   const byPartition = new Map<number, { o: number; v: string; ts: number }[]>();
   for (const evs of producers) {
     for (const e of evs) {
       if (e.event !== 'acked' || read.has(String(e['v']))) continue;
       const p = Number(e['p']);
-      byPartition.set(p, [...(byPartition.get(p) ?? []), { o: Number(e['o']), v: String(e['v']), ts: Number(e['ts']) }]);
+      let missing = byPartition.get(p);
+      if (missing === undefined) byPartition.set(p, (missing = []));
+      missing.push({ o: Number(e['o']), v: String(e['v']), ts: Number(e['ts']) });
     }
   }
   const leaders = await c.leaders(topic).catch(() => []);
@@ -87,7 +94,7 @@ async function dumpRun(c: Cluster, loads: LoadProc[]): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'automq-chaos-failure-'));
   await c.dumpLogs(dir);
   for (const [i, l] of loads.entries()) {
-    await writeFile(path.join(dir, `load-${i}-${l.kind}.log`), [...l.proc.stdoutLines, '--- stderr ---', ...l.proc.stderrLines].join('\n') + '\n');
+    await writeFile(path.join(dir, `load-${i}-${l.kind}.log`), l.proc.fullOutput());
   }
   return dir;
 }
@@ -195,15 +202,15 @@ describe('cluster: chaos (20 random kill -9 + 5 controller kills under idempoten
       await waitFor(() => missing() === 0, 180_000, () => `the group to read all ${want.size} acked records (${missing()} missing)`, 1000);
     } catch (err) {
       const diagnosis = await diagnoseMissingIn(c, topic, pEvents, consumer.events());
-      const gaps = c.members.flatMap((m) => m.find('stream has no stored data for offsets below its confirmed offset; reads skip them', true).map((l) => `  b${m.slot}: ${JSON.stringify(l)}`));
+      const gaps = c.members.flatMap((m) => m.find(GAP_READ_LOG, true).map((l) => `  b${m.slot}: ${JSON.stringify(l)}`));
       throw new Error(`${(err as Error).message}\n${diagnosis}\nreads that met offsets with no stored data:\n${gaps.join('\n') || '  none'}`);
     }
     const cEvents = await consumer.finish(120_000);
     const r = checkLoad(pEvents, cEvents);
     // How often a new controller refused a WAL commit that overtook ones its predecessor died with
     // (each time, without that refusal, acked records would have become unreadable elsewhere).
-    const gapResends = c.members.reduce((n, m) => n + m.find('metadata owner is missing earlier WAL commits; sending them again in order', true).length, 0);
-    const unreadable = c.members.flatMap((m) => m.find('stream has no stored data for offsets below its confirmed offset; reads skip them', true));
+    const gapResends = c.members.reduce((n, m) => n + m.find(ORDERED_RESEND_LOG, true).length, 0);
+    const unreadable = c.members.flatMap((m) => m.find(GAP_READ_LOG, true));
     console.log(
       `      acked ${r.acked}; read ${r.consumedRecords} (${r.consumedDistinct} distinct, ${r.redelivered} re-deliveries); ` +
         `lost ${r.lost.length}; duplicated ${r.duplicated.length}; order violations ${r.orderViolations.length}; ` +

@@ -415,19 +415,13 @@ export class Cluster {
 
   /**
    * Writes every generation's whole stdout and stderr to `dir` (one file per process, named by
-   * slot and generation), for failures that the tail of a report cannot explain. Returns the files.
+   * slot and generation), for failures that the tail of a report cannot explain.
    */
-  async dumpLogs(dir: string): Promise<string[]> {
+  async dumpLogs(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    const files: string[] = [];
     for (const b of this.members) {
-      for (const [g, p] of b.generations.entries()) {
-        const f = path.join(dir, `b${b.slot}-gen${g + 1}-pid${p.pid}.log`);
-        await writeFile(f, [...p.stdoutLines, '--- stderr ---', ...p.stderrLines].join('\n') + '\n');
-        files.push(f);
-      }
+      for (const [g, p] of b.generations.entries()) await writeFile(path.join(dir, `b${b.slot}-gen${g + 1}-pid${p.pid}.log`), p.fullOutput());
     }
-    return files;
   }
 
   /** Every member's state, the last log lines of each generation and all error lines. */

@@ -241,6 +241,11 @@ export class Proc {
     return found!;
   }
 
+  /** All of stdout, then all of stderr (what was kept of them), for a file kept after a failure. */
+  fullOutput(): string {
+    return [...this.stdoutLines, '--- stderr ---', ...this.stderrLines].join('\n') + '\n';
+  }
+
   outputTail(lines = 30): string {
     const t = (a: string[]) => a.slice(Math.max(0, a.length - lines)).join('\n');
     return `--- stdout (tail) ---\n${t(this.stdoutLines)}\n--- stderr (tail) ---\n${t(this.stderrLines)}`;
